@@ -1,0 +1,51 @@
+"""Runtime configuration, read once from `STOCKPIPE_*` environment variables at entry points.
+
+Entry points build a `Settings` and pass plain values inward; library code never reads the
+environment itself.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing import Annotated
+
+DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "NVDA")
+
+
+class Settings(BaseSettings):
+    """Resource names, sizes and intervals; every field can be set as STOCKPIPE_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="STOCKPIPE_", extra="ignore")
+
+    region: str | None = Field(
+        default=None, description="AWS region; unset means the standard AWS configuration"
+    )
+    stream_name: str = "stockpipe-ticks"
+    shard_count: int = Field(default=2, ge=1, le=500)
+    bucket: str = "stockpipe-history"
+    ticks_table: str = "stockpipe-ticks"
+    alerts_topic: str = "stockpipe-alerts"
+    alerts_queue: str = "stockpipe-alerts-local"
+    glue_database: str = "stockpipe"
+    symbols: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SYMBOLS
+
+    producer_buffer_records: int = Field(
+        default=10_000, ge=1, description="records queued before the producer blocks its source"
+    )
+    producer_linger_ms: int = Field(
+        default=200, ge=0, description="longest wait to fill a PutRecords batch"
+    )
+    producer_max_attempts: int = Field(
+        default=8, ge=1, description="PutRecords attempts per record before it counts as failed"
+    )
+
+    log_format: str = Field(default="human", pattern="^(human|json)$")
+    log_level: str = "INFO"
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _split_symbols(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(s.strip().upper() for s in value.split(",") if s.strip())
+        return value

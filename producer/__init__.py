@@ -1,0 +1,1 @@
+"""Layer 1: quote sources and the Kinesis publisher (`python -m producer`)."""

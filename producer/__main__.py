@@ -1,0 +1,44 @@
+"""Container entry point: `python -m producer`, configured by STOCKPIPE_* variables."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+
+from common import aws
+from common.logs import setup_logging
+from common.settings import Settings
+from producer.options import SourceOptions, build_source
+from producer.publisher import KinesisPublisher
+from producer.run import produce, stop_on_signals
+
+log = logging.getLogger("producer")
+
+
+def main() -> int:
+    settings = Settings()
+    options = SourceOptions()
+    setup_logging(settings.log_level, settings.log_format)
+    stop = threading.Event()
+    stop_on_signals(stop)
+    source = build_source(options, settings.symbols)
+    publisher = KinesisPublisher(
+        aws.client("kinesis", region=settings.region),
+        settings.stream_name,
+        buffer_records=settings.producer_buffer_records,
+        linger_s=settings.producer_linger_ms / 1000,
+        max_attempts=settings.producer_max_attempts,
+    ).start()
+    log.info("producing %s quotes for %s to %s", source.name, ",".join(settings.symbols),
+             settings.stream_name)
+    stats = produce(source, publisher, stop=stop, limit=options.limit)
+    log.info(
+        "done: produced=%d sent=%d rejected=%d retried=%d failed=%d in %.1fs",
+        stats.produced, stats.sent, stats.rejected, stats.retried, stats.failed, stats.seconds,
+    )
+    return 1 if stats.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Quote sources: each yields raw quotes that the producer validates into ticks."""

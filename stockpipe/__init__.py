@@ -1,0 +1,1 @@
+"""Layer 2: the `stockpipe` CLI and the embedded local stack."""

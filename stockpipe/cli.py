@@ -1,0 +1,181 @@
+"""`stockpipe`: run the local stack, the demo, and the producer against any endpoint."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from common import aws
+from common.logs import setup_logging
+from common.settings import Settings
+from producer.options import SourceName, SourceOptions, build_source
+from producer.publisher import KinesisPublisher
+from producer.run import produce, stop_on_signals
+from stockpipe import stack
+from stockpipe.demo import run_demo
+
+app = typer.Typer(
+    help="Real-time stock market analytics pipeline: Kinesis, KCL, S3 Parquet, DynamoDB, SNS.\n\n"
+    "Runs on an embedded AWS emulator (no account, no Docker) or on real AWS.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+out = Console()
+log = logging.getLogger("stockpipe")
+
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")]
+
+
+def _settings(verbose: bool, quiet: bool = False) -> Settings:
+    settings = Settings()
+    level = "DEBUG" if verbose else ("WARNING" if quiet else settings.log_level)
+    setup_logging(level, settings.log_format)
+    return settings
+
+
+@contextmanager
+def _target(settings: Settings, *, allow_embedded: bool) -> Iterator[stack.Target]:
+    """Use AWS_ENDPOINT_URL or a running `stockpipe up`; else start one (or use real AWS)."""
+    found = stack.discover()
+    if found.is_local or not allow_embedded:
+        if found.endpoint:
+            stack.use_endpoint(found.endpoint)
+        yield found
+        return
+    with stack.local_stack(settings) as (endpoint, _resources):
+        yield stack.Target(endpoint, "embedded")
+
+
+@app.command()
+def up(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1; 0 picks a free one.")] = 0,
+    verbose: Verbose = False,
+) -> None:
+    """Start the local stack (AWS emulator + resources) and keep it running until Ctrl-C.
+
+    Other stockpipe commands find it automatically. Note: the emulator keeps its data in
+    memory, so stopping it discards the stream, tables and history.
+    """
+    settings = _settings(verbose)
+    stop = threading.Event()
+    stop_on_signals(stop)
+    with stack.local_stack(settings, port=port or None, record=True) as (endpoint, resources):
+        err.print(f"[bold green]local stack up[/] at {endpoint}")
+        err.print(f"  stream  {settings.stream_name} ({settings.shard_count} shards)")
+        err.print(f"  bucket  s3://{resources.bucket}   table {resources.ticks_table}")
+        err.print(f"  alerts  {resources.alerts_topic_arn} -> {resources.alerts_queue_url}")
+        err.print(f"  use it from another shell:  export AWS_ENDPOINT_URL={endpoint}")
+        err.print("Ctrl-C to stop.")
+        stop.wait()
+    err.print("local stack stopped")
+
+
+@app.command()
+def demo(
+    ticks: Annotated[int, typer.Option(min=1, help="Ticks to produce before stopping.")] = 5000,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON summary object on stdout, nothing else.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic market.")] = 7,
+    step_ms: Annotated[
+        int, typer.Option(min=1, help="Simulated milliseconds between rounds of quotes.")
+    ] = 15_000,
+    verbose: Verbose = False,
+) -> None:
+    """Run synthetic quotes through the pipeline on the local stack and summarise.
+
+    Uses a running `stockpipe up` (or AWS_ENDPOINT_URL) if there is one, otherwise starts
+    its own emulator for the run. Time is simulated, so hours of market pass in seconds.
+    """
+    settings = _settings(verbose, quiet=json_output)
+    with _target(settings, allow_embedded=True) as target:
+        if not target.is_local:
+            raise typer.BadParameter("the demo runs on the local stack only")
+        if not json_output:
+            err.print(f"demo on {target.endpoint} ({target.origin}), {ticks} ticks, "
+                      f"symbols {', '.join(settings.symbols)}")
+        with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                      MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                      disable=json_output) as bar:
+            task = bar.add_task("producing", total=ticks)
+            report = run_demo(settings, ticks=ticks, seed=seed, step_ms=step_ms,
+                              on_tick=lambda _t: bar.advance(task))
+    if json_output:
+        print(report.to_json())
+        return
+    table = Table(title="demo summary", show_header=False)
+    for key, value in vars(report).items():
+        table.add_row(key, str(value))
+    out.print(table)
+    if report.in_stream != report.produced:
+        raise typer.Exit(1)
+
+
+@app.command(name="produce")
+def produce_command(
+    source: Annotated[SourceName, typer.Option(help="Where quotes come from.")] = "synthetic",
+    symbols: Annotated[
+        str | None, typer.Option(help="Comma-separated symbols (default STOCKPIPE_SYMBOLS).")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="Replay file: yfinance CSV/Parquet or a tick CSV.")
+    ] = None,
+    speed: Annotated[float, typer.Option(help="Replay speed factor; 0 = as fast as possible.")]
+    = 0.0,
+    loop: Annotated[bool, typer.Option(help="Replay the file again and again.")] = False,
+    simulated_time: Annotated[
+        bool, typer.Option(help="Synthetic: simulated event times, no waiting.")
+    ] = False,
+    step_ms: Annotated[int, typer.Option(help="Synthetic: milliseconds between rounds.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Synthetic: random seed.")] = 7,
+    ignore_market_hours: Annotated[
+        bool, typer.Option(help="yfinance: stream even while the US market is closed.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option(help="Stop after this many ticks.")] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Stream quotes into the Kinesis stream until the source ends or Ctrl-C.
+
+    Targets AWS_ENDPOINT_URL if set, else a running `stockpipe up`, else real AWS through
+    the standard AWS configuration (profile, region, credentials).
+    """
+    settings = _settings(verbose)
+    if symbols:
+        settings = settings.model_copy(update={"symbols": Settings(symbols=symbols).symbols})
+    options = SourceOptions(
+        source=source, replay_path=str(file) if file else None, replay_speed=speed,
+        replay_loop=loop, simulated_time=simulated_time, step_ms=step_ms, seed=seed,
+        ignore_market_hours=ignore_market_hours, limit=limit,
+    )
+    quote_source = build_source(options, settings.symbols)
+    stop = threading.Event()
+    stop_on_signals(stop)
+    with _target(settings, allow_embedded=False) as target:
+        where = target.endpoint or "real AWS"
+        err.print(f"producing {source} quotes to stream {settings.stream_name} on {where}")
+        publisher = KinesisPublisher(
+            aws.client("kinesis", region=settings.region), settings.stream_name,
+            buffer_records=settings.producer_buffer_records,
+            linger_s=settings.producer_linger_ms / 1000,
+            max_attempts=settings.producer_max_attempts,
+        ).start()
+        with Progress(TextColumn("{task.description}"), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err) as bar:
+            task = bar.add_task("ticks produced", total=limit)
+            stats = produce(quote_source, publisher, stop=stop, limit=limit,
+                            on_tick=lambda _t: bar.advance(task))
+    err.print(f"produced {stats.produced}, sent {stats.sent}, rejected {stats.rejected} "
+              f"{dict(stats.rejected_by_rule) or ''}, retried {stats.retried}, "
+              f"failed {stats.failed} in {stats.seconds:.1f}s")
+    if stats.failed:
+        raise typer.Exit(1)
