@@ -6,9 +6,10 @@ environment itself.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing import Annotated
 
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "NVDA")
 
@@ -43,9 +44,12 @@ class Settings(BaseSettings):
     log_format: str = Field(default="human", pattern="^(human|json)$")
     log_level: str = "INFO"
 
+    @staticmethod
+    def parse_symbols(text: str) -> tuple[str, ...]:
+        """`"aapl, msft"` -> `("AAPL", "MSFT")`."""
+        return tuple(s.strip().upper() for s in text.split(",") if s.strip())
+
     @field_validator("symbols", mode="before")
     @classmethod
     def _split_symbols(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(s.strip().upper() for s in value.split(",") if s.strip())
-        return value
+        return cls.parse_symbols(value) if isinstance(value, str) else value

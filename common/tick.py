@@ -126,7 +126,9 @@ def _check_fields(
             "bad_symbol", f"symbol {symbol[:40]!r} must be 1-16 of A-Z 0-9 . - = ^ (upper case)"
         )
     if not isinstance(source, str) or not SOURCE_PATTERN.fullmatch(source):
-        raise InvalidTick("bad_source", f"source {str(source)[:40]!r} must be a short lowercase name")
+        raise InvalidTick(
+            "bad_source", f"source {str(source)[:40]!r} must be a short lowercase name"
+        )
     _check_price(price)
     if isinstance(volume, bool) or not isinstance(volume, int):
         raise InvalidTick("bad_volume", f"volume must be an integer, got {type(volume).__name__}")
@@ -149,7 +151,8 @@ def _check_price(price: Any) -> None:
 def _check_event_time(event_time_ms: Any, clock: Clock) -> None:
     if isinstance(event_time_ms, bool) or not isinstance(event_time_ms, int):
         raise InvalidTick(
-            "bad_time", f"event_time_ms must be integer epoch ms, got {type(event_time_ms).__name__}"
+            "bad_time",
+            f"event_time_ms must be integer epoch ms, got {type(event_time_ms).__name__}",
         )
     if event_time_ms < MIN_EVENT_TIME_MS:
         raise InvalidTick("bad_time", f"event time {event_time_ms} ms is before 1970")

@@ -30,12 +30,21 @@ def main() -> int:
         linger_s=settings.producer_linger_ms / 1000,
         max_attempts=settings.producer_max_attempts,
     ).start()
-    log.info("producing %s quotes for %s to %s", source.name, ",".join(settings.symbols),
-             settings.stream_name)
+    log.info(
+        "producing %s quotes for %s to %s",
+        source.name,
+        ",".join(settings.symbols),
+        settings.stream_name,
+    )
     stats = produce(source, publisher, stop=stop, limit=options.limit)
     log.info(
         "done: produced=%d sent=%d rejected=%d retried=%d failed=%d in %.1fs",
-        stats.produced, stats.sent, stats.rejected, stats.retried, stats.failed, stats.seconds,
+        stats.produced,
+        stats.sent,
+        stats.rejected,
+        stats.retried,
+        stats.failed,
+        stats.seconds,
     )
     return 1 if stats.failed else 0
 

@@ -35,7 +35,10 @@ def build_source(options: SourceOptions, symbols: tuple[str, ...]) -> QuoteSourc
         from producer.sources.synthetic import SyntheticSource
 
         return SyntheticSource(
-            symbols, seed=options.seed, step_ms=options.step_ms, start_ms=options.start_ms,
+            symbols,
+            seed=options.seed,
+            step_ms=options.step_ms,
+            start_ms=options.start_ms,
             realtime=not options.simulated_time,
         )
     if options.source == "replay":
@@ -44,7 +47,9 @@ def build_source(options: SourceOptions, symbols: tuple[str, ...]) -> QuoteSourc
         if not options.replay_path:
             raise ValueError("the replay source needs a file (STOCKPIPE_REPLAY_PATH / --file)")
         return ReplaySource(
-            options.replay_path, speed=options.replay_speed, loop=options.replay_loop,
+            options.replay_path,
+            speed=options.replay_speed,
+            loop=options.replay_loop,
             symbol=options.replay_symbol,
         )
     from producer.sources.yfinance_live import YFinanceLiveSource

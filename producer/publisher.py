@@ -141,7 +141,11 @@ class KinesisPublisher:
         while len(pending) < MAX_RECORDS_PER_CALL:
             remaining = deadline - time.monotonic()
             try:
-                item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                item = (
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
             except queue.Empty:
                 break
             if item is _STOP:
@@ -185,4 +189,4 @@ class KinesisPublisher:
     def _backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2^attempt))."""
         ceiling = min(self._max_backoff_s, self._base_backoff_s * 2**attempt)
-        return ceiling * self._jitter()
+        return float(ceiling * self._jitter())

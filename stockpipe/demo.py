@@ -48,8 +48,11 @@ def run_demo(
     start_positions = stream_reader.iterators(kinesis, settings.stream_name, "LATEST")
     source = SyntheticSource(settings.symbols, seed=seed, step_ms=step_ms)
     publisher = KinesisPublisher(
-        kinesis, settings.stream_name, buffer_records=settings.producer_buffer_records,
-        linger_s=settings.producer_linger_ms / 1000, max_attempts=settings.producer_max_attempts,
+        kinesis,
+        settings.stream_name,
+        buffer_records=settings.producer_buffer_records,
+        linger_s=settings.producer_linger_ms / 1000,
+        max_attempts=settings.producer_max_attempts,
     ).start()
     produced_ids: set[str] = set()
 

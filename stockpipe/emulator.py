@@ -63,11 +63,20 @@ class Emulator:
     def _launch(self, port: int, timeout: float) -> bool:
         endpoint = f"http://127.0.0.1:{port}"
         out = self._log_path.open("ab") if self._log_path else subprocess.DEVNULL
-        command = [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}",
-                   "--graceful-timeout", "1", "stockpipe.emulator_app:app"]
+        command = [
+            sys.executable,
+            "-m",
+            "hypercorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--graceful-timeout",
+            "1",
+            "stockpipe.emulator_app:app",
+        ]
         env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
-        self._process = subprocess.Popen(command, stdout=out, stderr=out, env=env,
-                                         start_new_session=True)
+        self._process = subprocess.Popen(
+            command, stdout=out, stderr=out, env=env, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

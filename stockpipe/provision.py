@@ -44,10 +44,21 @@ def provision(settings: Settings, clients: ClientFactory | None = None) -> Resou
     table_stream = _ticks_table(make("dynamodb"), settings.ticks_table)
     topic_arn, queue_url = _alerts(make("sns"), make("sqs"), settings)
     _glue_database(make("glue"), settings.glue_database)
-    log.info("resources ready: stream %s, bucket %s, table %s", settings.stream_name,
-             settings.bucket, settings.ticks_table)
-    return Resources(stream_arn, settings.bucket, settings.ticks_table, table_stream, topic_arn,
-                     queue_url, settings.glue_database)
+    log.info(
+        "resources ready: stream %s, bucket %s, table %s",
+        settings.stream_name,
+        settings.bucket,
+        settings.ticks_table,
+    )
+    return Resources(
+        stream_arn,
+        settings.bucket,
+        settings.ticks_table,
+        table_stream,
+        topic_arn,
+        queue_url,
+        settings.glue_database,
+    )
 
 
 def _error_code(e: ClientError) -> str:
@@ -81,8 +92,10 @@ def _bucket(s3: Any, name: str) -> None:
     s3.put_public_access_block(
         Bucket=name,
         PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True, "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
         },
     )
     s3.put_bucket_encryption(
@@ -129,24 +142,26 @@ def _alerts(sns: Any, sqs: Any, settings: Settings) -> tuple[str, str]:
     ]["QueueArn"]
     policy = {
         "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": "sns.amazonaws.com"},
-            "Action": "sqs:SendMessage",
-            "Resource": queue_arn,
-            "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
-        }],
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+            }
+        ],
     }
     sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn,
-                  ReturnSubscriptionArn=True)
+    sns.subscribe(
+        TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, ReturnSubscriptionArn=True
+    )
     return topic_arn, queue_url
 
 
 def _glue_database(glue: Any, name: str) -> None:
     try:
-        glue.create_database(DatabaseInput={"Name": name,
-                                            "Description": "stockpipe tick history"})
+        glue.create_database(DatabaseInput={"Name": name, "Description": "stockpipe tick history"})
     except ClientError as e:
         if _error_code(e) != "AlreadyExistsException":
             raise

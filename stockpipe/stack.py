@@ -76,8 +76,9 @@ def use_endpoint(endpoint: str) -> None:
 
 
 @contextmanager
-def local_stack(settings: Settings, *, port: int | None = None,
-                record: bool = False) -> Iterator[tuple[str, Resources]]:
+def local_stack(
+    settings: Settings, *, port: int | None = None, record: bool = False
+) -> Iterator[tuple[str, Resources]]:
     """Start an emulator, provision it, and (with `record`) publish it for other commands."""
     log_path = state_dir() / "emulator.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)

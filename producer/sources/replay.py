@@ -110,9 +110,16 @@ def _read_csv(path: Path, default_symbol: str) -> pl.DataFrame:
 
 def _read_yfinance_multiheader(path: Path, header: list[list[str]]) -> pl.DataFrame:
     fields, tickers = header[0], header[1]
-    names = [header[2][0] or "Date"] + [f"{f}|{t}" for f, t in zip(fields[1:], tickers[1:], strict=True)]
+    names = [header[2][0] or "Date"] + [
+        f"{f}|{t}" for f, t in zip(fields[1:], tickers[1:], strict=True)
+    ]
     raw = pl.read_csv(path, skip_rows=3, has_header=False, new_columns=names, infer_schema=False)
-    return _long_from_pairs(raw, names[0], [tuple(n.split("|", 1)) for n in names[1:]], names[1:])
+    return _long_from_pairs(raw, names[0], [_split_pair(n) for n in names[1:]], names[1:])
+
+
+def _split_pair(name: str) -> tuple[str, str]:
+    field, ticker = name.split("|", 1)
+    return field, ticker
 
 
 def _from_wide(frame: pl.DataFrame, default_symbol: str) -> pl.DataFrame:
@@ -120,21 +127,23 @@ def _from_wide(frame: pl.DataFrame, default_symbol: str) -> pl.DataFrame:
     tuple_cols = {c: _parse_tuple_name(c) for c in frame.columns}
     pairs = {c: t for c, t in tuple_cols.items() if t is not None}
     if pairs:
-        time_col = time_col or next(
-            (c for c, t in pairs.items() if t[0] in _TIME_COLUMNS), None
-        )
+        time_col = time_col or next((c for c, t in pairs.items() if t[0] in _TIME_COLUMNS), None)
         if time_col is None:
             raise ReplayFormatError("yfinance Parquet without a Date/Datetime column")
         cols = [c for c, t in pairs.items() if t[0] not in _TIME_COLUMNS]
         return _long_from_pairs(frame, time_col, [pairs[c] for c in cols], cols)
     if time_col is None or "Close" not in frame.columns:
         raise ReplayFormatError(f"columns {frame.columns[:8]} have no Date/Datetime and Close")
-    sym = (
-        pl.col("Ticker").cast(pl.String) if "Ticker" in frame.columns else pl.lit(default_symbol)
-    )
+    sym = pl.col("Ticker").cast(pl.String) if "Ticker" in frame.columns else pl.lit(default_symbol)
     volume = pl.col("Volume") if "Volume" in frame.columns else pl.lit(0)
-    return _normalise(frame.select(sym.alias("symbol"), pl.col(time_col).alias("t"),
-                                   pl.col("Close").alias("price"), volume.alias("volume")))
+    return _normalise(
+        frame.select(
+            sym.alias("symbol"),
+            pl.col(time_col).alias("t"),
+            pl.col("Close").alias("price"),
+            volume.alias("volume"),
+        )
+    )
 
 
 def _long_from_pairs(
@@ -148,8 +157,14 @@ def _long_from_pairs(
         if "Close" not in by_field:
             continue
         volume = pl.col(by_field["Volume"]) if "Volume" in by_field else pl.lit(0)
-        parts.append(frame.select(pl.lit(ticker).alias("symbol"), pl.col(time_col).alias("t"),
-                                  pl.col(by_field["Close"]).alias("price"), volume.alias("volume")))
+        parts.append(
+            frame.select(
+                pl.lit(ticker).alias("symbol"),
+                pl.col(time_col).alias("t"),
+                pl.col(by_field["Close"]).alias("price"),
+                volume.alias("volume"),
+            )
+        )
     if not parts:
         raise ReplayFormatError("no Close column found for any ticker")
     return _normalise(pl.concat(parts, how="vertical_relaxed"))
@@ -159,11 +174,17 @@ def _from_tick_csv(frame: pl.DataFrame) -> pl.DataFrame:
     lower = {c.lower(): c for c in frame.columns}
     time_col = lower.get("event_time_ms") or lower.get("event_time") or lower.get("timestamp")
     if time_col is None or "volume" not in lower:
-        raise ReplayFormatError("tick CSV needs symbol, event_time (or event_time_ms), price, volume")
-    return _normalise(frame.select(pl.col(lower["symbol"]).alias("symbol"),
-                                   pl.col(time_col).alias("t"),
-                                   pl.col(lower["price"]).alias("price"),
-                                   pl.col(lower["volume"]).alias("volume")))
+        raise ReplayFormatError(
+            "tick CSV needs symbol, event_time (or event_time_ms), price, volume"
+        )
+    return _normalise(
+        frame.select(
+            pl.col(lower["symbol"]).alias("symbol"),
+            pl.col(time_col).alias("t"),
+            pl.col(lower["price"]).alias("price"),
+            pl.col(lower["volume"]).alias("volume"),
+        )
+    )
 
 
 def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
@@ -175,8 +196,12 @@ def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
             "price": [_to_number(v) for v in frame["price"].to_list()],
             "volume": [_to_number(v) for v in frame["volume"].to_list()],
         },
-        schema={"symbol": pl.String, "event_time_ms": pl.Object, "price": pl.Object,
-                "volume": pl.Object},
+        schema={
+            "symbol": pl.String,
+            "event_time_ms": pl.Object,
+            "price": pl.Object,
+            "volume": pl.Object,
+        },
     )
 
 

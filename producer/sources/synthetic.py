@@ -21,7 +21,9 @@ TRADING_MS_PER_YEAR = 252 * 6.5 * 3600 * 1000
 
 def default_start_ms(clock: Clock = time.time) -> int:
     """Yesterday 14:30 UTC (a US market open): recent enough to pass validation."""
-    today = datetime.fromtimestamp(clock(), UTC).replace(hour=14, minute=30, second=0, microsecond=0)
+    today = datetime.fromtimestamp(clock(), UTC).replace(
+        hour=14, minute=30, second=0, microsecond=0
+    )
     return int((today - timedelta(days=1)).timestamp() * 1000)
 
 
@@ -67,10 +69,7 @@ class SyntheticSource:
         emitted = 0
         step = 0
         while not stop.is_set():
-            if self.realtime:
-                now_ms = int(self._clock() * 1000)
-            else:
-                now_ms = start + step * self.step_ms
+            now_ms = int(self._clock() * 1000) if self.realtime else start + step * self.step_ms
             for symbol in self.symbols:
                 if self.limit is not None and emitted >= self.limit:
                     return

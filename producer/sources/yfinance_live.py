@@ -9,6 +9,7 @@ trading hours the source waits for the open unless told to ignore market hours.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -44,8 +45,14 @@ def _default_download(symbols: list[str]) -> Any:
     import yfinance as yf
 
     return yf.download(
-        symbols, period="1d", interval="1m", group_by="column", auto_adjust=False,
-        progress=False, threads=False, multi_level_index=True,
+        symbols,
+        period="1d",
+        interval="1m",
+        group_by="column",
+        auto_adjust=False,
+        progress=False,
+        threads=False,
+        multi_level_index=True,
     )
 
 
@@ -174,11 +181,18 @@ class YFinanceLiveSource:
                 continue  # the current minute is still forming
             for symbol in self.symbols:
                 close = row.get(("Close", symbol))
-                if close is None or close != close or bar_ms <= self._last_bar_ms.get(symbol, -1):
+                if (
+                    close is None
+                    or math.isnan(close)
+                    or bar_ms <= self._last_bar_ms.get(symbol, -1)
+                ):
                     continue
                 self._last_bar_ms[symbol] = bar_ms
-                quotes.append(RawQuote(symbol, bar_ms, float(close),
-                                       as_volume(row.get(("Volume", symbol), 0))))
+                quotes.append(
+                    RawQuote(
+                        symbol, bar_ms, float(close), as_volume(row.get(("Volume", symbol), 0))
+                    )
+                )
         yield from sorted(quotes, key=lambda q: q.event_time_ms)
 
 
