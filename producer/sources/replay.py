@@ -51,10 +51,10 @@ class ReplaySource:
         self.path = Path(path)
         self.speed = speed
         self.loop = loop
-        self.frame = load_quotes(self.path, symbol=symbol)
+        self.rows = load_quotes(self.path, symbol=symbol)
 
     def quotes(self, stop: threading.Event) -> Iterator[RawQuote]:
-        rows = self.frame.rows()
+        rows = self.rows
         times = [r[1] for r in rows if isinstance(r[1], int)]
         if not times:
             yield from (RawQuote(s, t, p, as_volume(v)) for s, t, p, v in rows)
@@ -77,19 +77,22 @@ class ReplaySource:
             offset += span  # each pass is a new stretch of time, so ticks get new ids
 
 
-def load_quotes(path: Path, *, symbol: str | None = None) -> pl.DataFrame:
-    """Read any supported file into columns symbol, event_time_ms, price, volume."""
+Row = tuple[Any, Any, Any, Any]
+
+
+def load_quotes(path: Path, *, symbol: str | None = None) -> list[Row]:
+    """Read any supported file into (symbol, event_time_ms, price, volume) rows by time."""
     if not path.exists():
         raise FileNotFoundError(f"replay file {path} does not exist")
     default_symbol = (symbol or path.stem.split(".")[0]).upper()
     if path.suffix.lower() == ".parquet":
-        frame = _from_wide(pl.read_parquet(path), default_symbol)
+        rows = _from_wide(pl.read_parquet(path), default_symbol)
     else:
-        frame = _read_csv(path, default_symbol)
-    return frame.sort("event_time_ms", maintain_order=True, nulls_last=True)
+        rows = _read_csv(path, default_symbol)
+    return sorted(rows, key=lambda r: (0, r[1]) if isinstance(r[1], int) else (1, 0))
 
 
-def _read_csv(path: Path, default_symbol: str) -> pl.DataFrame:
+def _read_csv(path: Path, default_symbol: str) -> list[Row]:
     with path.open(newline="") as f:
         header = [row for _, row in zip(range(3), csv.reader(f), strict=False)]
     if not header:
@@ -108,7 +111,7 @@ def _read_csv(path: Path, default_symbol: str) -> pl.DataFrame:
     )
 
 
-def _read_yfinance_multiheader(path: Path, header: list[list[str]]) -> pl.DataFrame:
+def _read_yfinance_multiheader(path: Path, header: list[list[str]]) -> list[Row]:
     fields, tickers = header[0], header[1]
     names = [header[2][0] or "Date"] + [
         f"{f}|{t}" for f, t in zip(fields[1:], tickers[1:], strict=True)
@@ -122,7 +125,7 @@ def _split_pair(name: str) -> tuple[str, str]:
     return field, ticker
 
 
-def _from_wide(frame: pl.DataFrame, default_symbol: str) -> pl.DataFrame:
+def _from_wide(frame: pl.DataFrame, default_symbol: str) -> list[Row]:
     time_col = next((c for c in frame.columns if c in _TIME_COLUMNS), None)
     tuple_cols = {c: _parse_tuple_name(c) for c in frame.columns}
     pairs = {c: t for c, t in tuple_cols.items() if t is not None}
@@ -148,7 +151,7 @@ def _from_wide(frame: pl.DataFrame, default_symbol: str) -> pl.DataFrame:
 
 def _long_from_pairs(
     frame: pl.DataFrame, time_col: str, pairs: list[tuple[str, str]], columns: list[str]
-) -> pl.DataFrame:
+) -> list[Row]:
     """Wide (field, ticker) columns to one row per ticker per bar."""
     tickers = sorted({t for _, t in pairs})
     parts = []
@@ -170,7 +173,7 @@ def _long_from_pairs(
     return _normalise(pl.concat(parts, how="vertical_relaxed"))
 
 
-def _from_tick_csv(frame: pl.DataFrame) -> pl.DataFrame:
+def _from_tick_csv(frame: pl.DataFrame) -> list[Row]:
     lower = {c.lower(): c for c in frame.columns}
     time_col = lower.get("event_time_ms") or lower.get("event_time") or lower.get("timestamp")
     if time_col is None or "volume" not in lower:
@@ -187,22 +190,18 @@ def _from_tick_csv(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
+def _normalise(frame: pl.DataFrame) -> list[Row]:
     """Values stay as found where they do not parse, so validation can reject them by rule."""
-    return pl.DataFrame(
-        {
-            "symbol": frame["symbol"].cast(pl.String).to_list(),
-            "event_time_ms": [_to_epoch_ms(v) for v in frame["t"].to_list()],
-            "price": [_to_number(v) for v in frame["price"].to_list()],
-            "volume": [_to_number(v) for v in frame["volume"].to_list()],
-        },
-        schema={
-            "symbol": pl.String,
-            "event_time_ms": pl.Object,
-            "price": pl.Object,
-            "volume": pl.Object,
-        },
-    )
+    return [
+        (symbol, _to_epoch_ms(t), _to_number(price), _to_number(volume))
+        for symbol, t, price, volume in zip(
+            frame["symbol"].cast(pl.String).to_list(),
+            frame["t"].to_list(),
+            frame["price"].to_list(),
+            frame["volume"].to_list(),
+            strict=True,
+        )
+    ]
 
 
 def _parse_tuple_name(name: str) -> tuple[str, str] | None:
