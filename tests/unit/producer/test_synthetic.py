@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 
@@ -39,7 +40,7 @@ def test_every_quote_is_valid_and_prices_move_like_gbm() -> None:
     for q in quotes:
         make_tick(*q, source="synthetic", clock=fixed_clock)
     prices = [float(q[2]) for q in quotes]  # type: ignore[arg-type]
-    returns = [math.log(b / a) for a, b in zip(prices, prices[1:], strict=False)]
+    returns = [math.log(b / a) for a, b in itertools.pairwise(prices)]
     daily_vol = math.sqrt(sum(r * r for r in returns))
     assert 0.3 / math.sqrt(252) * 0.5 < daily_vol < 0.3 / math.sqrt(252) * 2
     assert all(isinstance(q[3], int) and q[3] >= 0 for q in quotes)
