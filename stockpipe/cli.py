@@ -18,10 +18,12 @@ from common import aws
 from common.logs import setup_logging
 from common.settings import Settings
 from producer.options import SourceName, SourceOptions, build_source
-from producer.publisher import KinesisPublisher
+from producer.publisher import KinesisPublisher, StreamNotFound
 from producer.run import produce, stop_on_signals
+from producer.sources.replay import ReplayFormatError
 from stockpipe import stack
 from stockpipe.demo import run_demo
+from stockpipe.emulator import EmulatorError
 
 app = typer.Typer(
     help="Real-time stock market analytics pipeline: Kinesis, KCL, S3 Parquet, DynamoDB, SNS.\n\n"
@@ -41,6 +43,22 @@ def _settings(verbose: bool, quiet: bool = False) -> Settings:
     level = "DEBUG" if verbose else ("WARNING" if quiet else settings.log_level)
     setup_logging(level, settings.log_format)
     return settings
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Errors a user can fix become one red line and exit code 2, not a traceback."""
+    try:
+        yield
+    except StreamNotFound as e:
+        err.print(
+            f"[red]error:[/] {e}. Start the local stack with `stockpipe up`, or deploy "
+            "the stack (docs/deploy.md), or set STOCKPIPE_STREAM_NAME."
+        )
+        raise typer.Exit(2) from e
+    except (ReplayFormatError, FileNotFoundError, EmulatorError, ValueError) as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from e
 
 
 @contextmanager
@@ -98,7 +116,7 @@ def demo(
     its own emulator for the run. Time is simulated, so hours of market pass in seconds.
     """
     settings = _settings(verbose, quiet=json_output)
-    with _target(settings, allow_embedded=True) as target:
+    with _user_errors(), _target(settings, allow_embedded=True) as target:
         if not target.is_local:
             raise typer.BadParameter("the demo runs on the local stack only")
         if not json_output:
@@ -176,10 +194,10 @@ def produce_command(
         ignore_market_hours=ignore_market_hours,
         limit=limit,
     )
-    quote_source = build_source(options, settings.symbols)
     stop = threading.Event()
     stop_on_signals(stop)
-    with _target(settings, allow_embedded=False) as target:
+    with _user_errors(), _target(settings, allow_embedded=False) as target:
+        quote_source = build_source(options, settings.symbols)
         where = target.endpoint or "real AWS"
         err.print(f"producing {source} quotes to stream {settings.stream_name} on {where}")
         publisher = KinesisPublisher(

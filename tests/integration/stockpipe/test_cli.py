@@ -1,0 +1,105 @@
+"""The `stockpipe` commands as a user runs them: separate processes, real emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from common import aws
+from stockpipe import stream_reader
+from stockpipe.provision import Resources
+
+STOCKPIPE = [sys.executable, "-m", "stockpipe"]
+
+
+def run(
+    args: list[str], env: dict[str, str], timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        STOCKPIPE + args, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def env_without_endpoint() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+
+
+def test_demo_json_brings_up_its_own_stack_and_counts_every_tick() -> None:
+    # GIVEN no endpoint configured and no stack running
+    result = run(["demo", "--ticks", "2000", "--json"], env_without_endpoint())
+    assert result.returncode == 0, result.stderr
+    # THEN stdout is exactly one JSON object with the counts
+    report = json.loads(result.stdout)
+    assert result.stdout.strip().count("\n") == 0
+    assert report["produced"] == report["in_stream"] == 2000
+    assert report["rejected"] == 0 and report["failed"] == 0
+
+
+def test_up_is_found_by_demo_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    env = env_without_endpoint()
+    up = subprocess.Popen([*STOCKPIPE, "up"], env=env, stderr=(tmp_path / "up.log").open("w"))
+    try:
+        state = Path(env["STOCKPIPE_STATE_DIR"]) / "stack.json"
+        deadline = time.monotonic() + 60
+        while not state.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        endpoint = json.loads(state.read_text())["endpoint"]
+        demo = run(["demo", "--ticks", "300", "--json"], env)
+        assert demo.returncode == 0, demo.stderr
+        assert json.loads(demo.stdout)["in_stream"] == 300
+        # the records are in the `up` stack's stream, not in a private one
+        kinesis = aws.client("kinesis", endpoint_url=endpoint)
+        data = list(
+            stream_reader.drain(kinesis, stream_reader.iterators(kinesis, "stockpipe-ticks"))
+        )
+        assert len(data) == 300
+    finally:
+        up.send_signal(signal.SIGINT)
+        assert up.wait(timeout=30) == 0
+    assert not state.exists()
+
+
+def test_produce_replays_a_file_and_rejects_bad_rows_with_reasons(
+    resources: Resources, tmp_path: Path
+) -> None:
+    path = tmp_path / "ticks.csv"
+    now_ms = int(time.time() * 1000) - 60_000
+    path.write_text(
+        "symbol,event_time_ms,price,volume\n"
+        f"AAPL,{now_ms},229.5,100\n"
+        f"AAPL,{now_ms + 1000},nan,100\n"
+        f"MSFT,{now_ms + 2000},-3,100\n"
+        f"MSFT,{now_ms + 3000},410.25,50\n"
+    )
+    result = run(["produce", "--source", "replay", "--file", str(path)], dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    assert "produced 2" in result.stderr and "rejected 2" in result.stderr
+    assert "not finite" in result.stderr and "not positive" in result.stderr
+    kinesis: Any = aws.client("kinesis")
+    records = [
+        orjson.loads(d)
+        for d in stream_reader.drain(kinesis, stream_reader.iterators(kinesis, "stockpipe-ticks"))
+    ]
+    assert sorted((r["symbol"], r["price"]) for r in records) == [("AAPL", 229.5), ("MSFT", 410.25)]
+
+
+def test_produce_to_a_missing_stream_fails_with_a_clear_message(aws_env: str) -> None:
+    result = run(["produce", "--limit", "5", "--simulated-time"], dict(os.environ))
+    assert result.returncode != 0
+    assert "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["demo", "produce", "up"])
+def test_help_explains_each_command(command: str) -> None:
+    result = run([command, "--help"], dict(os.environ), timeout=60)
+    assert result.returncode == 0 and "Usage" in result.stdout
