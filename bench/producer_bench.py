@@ -55,8 +55,9 @@ def offline(n: int, chunk: int = 500) -> dict[str, float]:
     (Holding all n encoded records at once would mostly measure page faults: orjson sizes
     each output buffer generously, see docs/performance.md.)
     """
-    source = SyntheticSource(SYMBOLS, seed=1, start_ms=int(time.time() * 1000) - 86_400_000,
-                             step_ms=100, limit=n)
+    source = SyntheticSource(
+        SYMBOLS, seed=1, start_ms=int(time.time() * 1000) - 86_400_000, step_ms=100, limit=n
+    )
     gen_rate, quotes = rate(n, lambda: list(source.quotes(threading.Event())))
     spent = {"validate": 0.0, "encode": 0.0, "batch": 0.0}
     calls = 0
@@ -93,8 +94,9 @@ def against_emulator(n: int) -> dict[str, float]:
     with emulator.Emulator() as emu:
         stack.use_endpoint(emu.endpoint)
         kinesis = aws.client("kinesis")
-        source = SyntheticSource(SYMBOLS, seed=2, start_ms=int(time.time() * 1000) - 86_400_000,
-                                 step_ms=100, limit=n)
+        source = SyntheticSource(
+            SYMBOLS, seed=2, start_ms=int(time.time() * 1000) - 86_400_000, step_ms=100, limit=n
+        )
         ticks = [make_tick(*q, source="synthetic") for q in source.quotes(threading.Event())]
 
         fresh_stream(kinesis, "bench-raw")
@@ -102,8 +104,10 @@ def against_emulator(n: int) -> dict[str, float]:
 
         def raw() -> None:
             for call in calls:
-                kinesis.put_records(StreamName="bench-raw", Records=[
-                    {"Data": e.data, "PartitionKey": e.partition_key} for e in call])
+                kinesis.put_records(
+                    StreamName="bench-raw",
+                    Records=[{"Data": e.data, "PartitionKey": e.partition_key} for e in call],
+                )
 
         raw_rate, _ = rate(n, raw)
 
@@ -115,15 +119,22 @@ def against_emulator(n: int) -> dict[str, float]:
                     publisher.send(tick)
 
         pub_rate, _ = rate(n, publish)
-    return {"bare_putrecords_records_per_s": raw_rate, "publisher_records_per_s": pub_rate,
-            "publisher_vs_bare": pub_rate / raw_rate}
+    return {
+        "bare_putrecords_records_per_s": raw_rate,
+        "publisher_records_per_s": pub_rate,
+        "publisher_vs_bare": pub_rate / raw_rate,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ticks", type=int, default=200_000, help="ticks for the offline part")
-    parser.add_argument("--emulator-ticks", type=int, default=20_000,
-                        help="ticks sent to the emulator (0 skips that part)")
+    parser.add_argument(
+        "--emulator-ticks",
+        type=int,
+        default=20_000,
+        help="ticks sent to the emulator (0 skips that part)",
+    )
     args = parser.parse_args()
     results: dict[str, Any] = {"machine": machine(), "offline_ticks": args.ticks}
     results["offline"] = offline(args.ticks)
