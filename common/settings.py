@@ -41,6 +41,17 @@ class Settings(BaseSettings):
         default=8, ge=1, description="PutRecords attempts per record before it counts as failed"
     )
 
+    consumer_application: str = Field(
+        default="stockpipe-consumer", description="KCL application name = its lease table"
+    )
+    consumer_flush_records: int = Field(default=5000, ge=1, description="records per flush")
+    consumer_flush_age_ms: int = Field(default=2000, ge=0, description="longest buffering")
+    consumer_max_records: int = Field(default=1000, ge=1, le=10_000, description="per GetRecords")
+    consumer_poll_ms: int = Field(default=250, ge=0, description="idle time between reads")
+    ticks_ttl_days: int = Field(default=7, ge=1, description="DynamoDB tick retention")
+    kcl_failover_ms: int = Field(default=10_000, ge=1000, description="lease expiry")
+    kcl_shutdown_grace_ms: int = Field(default=10_000, ge=0, description="flush time on stop")
+
     log_format: str = Field(default="human", pattern="^(human|json)$")
     log_level: str = "INFO"
 

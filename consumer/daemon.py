@@ -1,0 +1,151 @@
+"""Launch the real KCL MultiLangDaemon with a properties file rendered from settings.
+
+The daemon (Java) owns leases, shard discovery and checkpoints in DynamoDB; it starts one
+`python -m consumer.kcl_app` child per shard it leases. SIGTERM/SIGINT are forwarded so the
+daemon's graceful shutdown runs `shutdown_requested` (flush + checkpoint) in every child.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from types import FrameType
+
+import boto3
+
+from common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MULTILANG_DAEMON = "software.amazon.kinesis.multilang.MultiLangDaemon"
+
+LOGBACK = """<configuration>
+  <appender name="STDERR" class="ch.qos.logback.core.ConsoleAppender">
+    <target>System.err</target>
+    <encoder><pattern>%d{HH:mm:ss} %-5level kcl %logger{0}: %msg%n</pattern></encoder>
+  </appender>
+  <logger name="software.amazon.kinesis" level="${KCL_LOG_LEVEL:-INFO}"/>
+  <root level="WARN"><appender-ref ref="STDERR"/></root>
+</configuration>
+"""
+
+
+class DaemonError(RuntimeError):
+    """The daemon cannot be started (no Java, no jars, no region)."""
+
+
+def jars_dir() -> Path:
+    import amazon_kclpy
+
+    jars = Path(amazon_kclpy.__file__).parent / "jars"
+    if len(list(jars.glob("*.jar"))) < 70:
+        raise DaemonError(f"KCL jars missing in {jars}: run scripts/install_kclpy.py")
+    return jars
+
+
+def find_java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    candidate = Path(java_home, "bin", "java") if java_home else None
+    if candidate and candidate.exists():
+        return str(candidate)
+    found = shutil.which("java")
+    if not found:
+        raise DaemonError(
+            "no Java runtime found: install one (e.g. apt-get install "
+            "openjdk-17-jre-headless) or set JAVA_HOME"
+        )
+    return found
+
+
+def resolve_region(settings: Settings) -> str:
+    region = settings.region or boto3.session.Session().region_name
+    if not region:
+        raise DaemonError("no AWS region: set STOCKPIPE_REGION or AWS_REGION")
+    return str(region)
+
+
+def render_properties(
+    settings: Settings,
+    *,
+    region: str,
+    endpoint: str | None,
+    worker_id: str,
+    python: str = sys.executable,
+) -> str:
+    """The MultiLangDaemon configuration; endpoints only when talking to an emulator."""
+    lines = {
+        "executableName": f"{python} -m consumer.kcl_app",
+        "streamName": settings.stream_name,
+        "applicationName": settings.consumer_application,
+        "AWSCredentialsProvider": "DefaultAWSCredentialsProviderChain",
+        "processingLanguage": f"python/{sys.version_info.major}.{sys.version_info.minor}",
+        "initialPositionInStream": "TRIM_HORIZON",
+        "regionName": region,
+        "workerId": worker_id,
+        "retrievalMode": "POLLING",
+        "idleTimeBetweenReadsInMillis": str(settings.consumer_poll_ms),
+        "maxRecords": str(settings.consumer_max_records),
+        "callProcessRecordsEvenForEmptyRecordList": "true",
+        "failoverTimeMillis": str(settings.kcl_failover_ms),
+        "shutdownGraceMillis": str(settings.kcl_shutdown_grace_ms),
+        "metricsLevel": "NONE",
+    }
+    if endpoint:
+        lines |= {
+            "kinesisEndpoint": endpoint,
+            "dynamoDBEndpoint": endpoint,
+            "cloudWatchClient.endpointOverride": endpoint,
+        }
+    return "".join(f"{key} = {value}\n" for key, value in lines.items())
+
+
+def command(java: str, properties: Path, logback: Path) -> list[str]:
+    return [
+        java,
+        "-Daws.cborEnabled=false",
+        "-cp",
+        f"{jars_dir()}/*",
+        MULTILANG_DAEMON,
+        "--properties-file",
+        str(properties),
+        "--log-configuration",
+        str(logback),
+    ]
+
+
+def run_daemon(settings: Settings, workdir: Path, *, worker_id: str | None = None) -> int:
+    """Run the daemon in the foreground until it exits; returns its exit code."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    worker = worker_id or f"{socket.gethostname()}-{os.getpid()}"
+    properties = workdir / f"{worker}.properties"
+    properties.write_text(
+        render_properties(
+            settings,
+            region=resolve_region(settings),
+            endpoint=os.environ.get("AWS_ENDPOINT_URL_KINESIS")
+            or os.environ.get("AWS_ENDPOINT_URL"),
+            worker_id=worker,
+        )
+    )
+    logback = workdir / "logback.xml"
+    logback.write_text(LOGBACK)
+    argv = command(find_java(), properties, logback)
+    log.info("starting KCL MultiLangDaemon worker %s on stream %s", worker, settings.stream_name)
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=sys.stderr)
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        log.info("forwarding %s to the daemon for a graceful shutdown", signal.Signals(signum).name)
+        process.send_signal(signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return process.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

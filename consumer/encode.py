@@ -1,0 +1,109 @@
+"""Serialise a batch for each destination: pure functions returning keys and bytes/items.
+
+Object keys derive from the shard and the first sequence number of the rows in the object,
+so a replay after a crash overwrites what the crashed run wrote (docs/consumer.md proves why
+no duplicate survives).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import orjson
+import polars as pl
+
+from common import tables
+from consumer.batch import Batch, DeadLetter, partition_date
+
+TICKS_PREFIX = "ticks/"
+DEAD_LETTER_PREFIX = "dead-letter/"
+PARQUET_COLUMNS = [
+    "id", "symbol", "event_time", "event_time_ms", "price", "volume", "source", "change",
+    "change_pct", "ingest_lag_ms", "arrival_ms", "sequence_number",
+]  # fmt: skip
+
+
+def _first_sequence(sequence_numbers: list[str]) -> str:
+    return min(sequence_numbers, key=int)
+
+
+def parquet_objects(batch: Batch) -> list[tuple[str, bytes]]:
+    """One zstd Parquet object per event-time date: `ticks/dt=D/<shard>-<first seq>.parquet`."""
+    objects = []
+    for (dt,), part in batch.ticks.partition_by("dt", as_dict=True, maintain_order=True).items():
+        first = _first_sequence(part["sequence_number"].to_list())
+        key = f"{TICKS_PREFIX}dt={dt}/{batch.shard_id}-{first}.parquet"
+        objects.append((key, encode_parquet(part.select(PARQUET_COLUMNS))))
+    return objects
+
+
+def encode_parquet(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd", statistics=True)
+    return buffer.getvalue()
+
+
+def dynamodb_items(batch: Batch, *, ttl_days: int) -> list[dict[str, Any]]:
+    """Low-level AttributeValue items for BatchWriteItem; TTL counts from arrival time."""
+    ttl_s = ttl_days * 86_400
+    items = []
+    for row in batch.ticks.iter_rows(named=True):
+        item: dict[str, Any] = {
+            tables.PARTITION_KEY: {"S": row["symbol"]},
+            tables.SORT_KEY: {"S": tables.tick_sort_key(row["event_time_ms"], row["id"])},
+            "id": {"S": row["id"]},
+            "event_time_ms": {"N": str(row["event_time_ms"])},
+            "price": {"N": repr(row["price"])},
+            "volume": {"N": str(row["volume"])},
+            "source": {"S": row["source"]},
+            "dt": {"S": row["dt"]},
+            "ingest_lag_ms": {"N": str(row["ingest_lag_ms"])},
+            tables.TTL_ATTRIBUTE: {"N": str(row["arrival_ms"] // 1000 + ttl_s)},
+        }
+        if row["change"] is not None:
+            item["change"] = {"N": repr(row["change"])}
+            item["change_pct"] = {"N": repr(row["change_pct"])}
+        items.append(item)
+    return items
+
+
+def latest_quotes(batch: Batch) -> list[tuple[str, int, float, str]]:
+    """(symbol, event_time_ms, price, id) of the newest tick per symbol in the batch."""
+    latest = (
+        batch.ticks.group_by("symbol")
+        .agg(pl.all().sort_by("event_time_ms").last())
+        .select("symbol", "event_time_ms", "price", "id")
+    )
+    return [(s, t, p, i) for s, t, p, i in latest.iter_rows()]
+
+
+def dead_letter_objects(batch: Batch) -> list[tuple[str, bytes]]:
+    """JSON lines per arrival date: `dead-letter/dt=D/<shard>-<first seq>.jsonl`."""
+    by_date: dict[str, list[DeadLetter]] = {}
+    for letter in batch.dead_letters:
+        by_date.setdefault(partition_date(letter.arrival_ms), []).append(letter)
+    objects = []
+    for dt, letters in by_date.items():
+        first = _first_sequence([d.sequence_number for d in letters])
+        body = b"".join(orjson.dumps(dead_letter_record(d)) + b"\n" for d in letters)
+        objects.append((f"{DEAD_LETTER_PREFIX}dt={dt}/{batch.shard_id}-{first}.jsonl", body))
+    return objects
+
+
+def dead_letter_record(letter: DeadLetter) -> dict[str, Any]:
+    """The raw bytes (base64, plus text when printable) with the reason and position."""
+    try:
+        text: str | None = letter.data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    return {
+        "rule": letter.rule,
+        "reason": letter.reason,
+        "shard_id": letter.shard_id,
+        "sequence_number": letter.sequence_number,
+        "arrival_ms": letter.arrival_ms,
+        "data_base64": base64.b64encode(letter.data).decode(),
+        "data_text": text,
+    }

@@ -1,0 +1,236 @@
+"""Drive record processors without Java: one process reads every shard of a stream.
+
+It feeds the SAME processor through the same kclpy message types the MultiLangDaemon sends,
+keeps checkpoints in a DynamoDB table so a restart resumes, and follows resharding (a child
+shard starts only after all its parents have been read to their end and checkpointed).
+Scale-out is the daemon's job; this is for one machine (the embedded demo, tests).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from amazon_kclpy import messages
+from botocore.exceptions import ClientError
+
+log = logging.getLogger(__name__)
+
+SHARD_END = "SHARD_END"
+
+
+class CheckpointStore:
+    """Checkpoints per shard in a DynamoDB table `<application>-local-checkpoints`."""
+
+    def __init__(self, client: Any, application: str) -> None:
+        self._client = client
+        self.table = f"{application}-local-checkpoints"
+
+    def ensure_table(self) -> None:
+        try:
+            self._client.create_table(
+                TableName=self.table,
+                AttributeDefinitions=[{"AttributeName": "shard_id", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "shard_id", "KeyType": "HASH"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            self._client.get_waiter("table_exists").wait(TableName=self.table)
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ResourceInUseException":
+                raise
+
+    def get(self, shard_id: str) -> tuple[str, int] | None:
+        item = self._client.get_item(
+            TableName=self.table, Key={"shard_id": {"S": shard_id}}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        return item["sequence_number"]["S"], int(item["sub_sequence_number"]["N"])
+
+    def put(self, shard_id: str, sequence_number: str, sub_sequence_number: int) -> None:
+        self._client.put_item(
+            TableName=self.table,
+            Item={
+                "shard_id": {"S": shard_id},
+                "sequence_number": {"S": sequence_number},
+                "sub_sequence_number": {"N": str(sub_sequence_number)},
+            },
+        )
+
+
+class LocalCheckpointer:
+    """kclpy's Checkpointer contract: no argument means 'all delivered' (or the shard end)."""
+
+    def __init__(self, store: CheckpointStore, shard_id: str) -> None:
+        self._store = store
+        self._shard_id = shard_id
+        self.delivered: tuple[str, int] | None = None
+        self.at_shard_end = False
+
+    def checkpoint(
+        self, sequence_number: str | None = None, sub_sequence_number: int | None = None
+    ) -> None:
+        if sequence_number is None:
+            if self.at_shard_end:
+                self._store.put(self._shard_id, SHARD_END, 0)
+                return
+            if self.delivered is None:
+                return
+            sequence_number, sub_sequence_number = self.delivered
+        self._store.put(self._shard_id, sequence_number, sub_sequence_number or 0)
+
+
+@dataclass
+class _Lease:
+    shard_id: str
+    iterator: str | None
+    processor: Any
+    checkpointer: LocalCheckpointer
+
+
+class LocalDriver:
+    """Polls all shards round-robin until `stop` is set, then asks processors to shut down."""
+
+    def __init__(
+        self,
+        kinesis: Any,
+        dynamodb: Any,
+        stream: str,
+        application: str,
+        processor_factory: Callable[[], Any],
+        *,
+        poll_interval_s: float = 0.25,
+        max_records: int = 1000,
+        shard_refresh_s: float = 10.0,
+    ) -> None:
+        self._kinesis = kinesis
+        self._stream = stream
+        self._factory = processor_factory
+        self._poll_interval_s = poll_interval_s
+        self._max_records = max_records
+        self._shard_refresh_s = shard_refresh_s
+        self.store = CheckpointStore(dynamodb, application)
+        self._leases: dict[str, _Lease] = {}
+        self._finished: set[str] = set()
+        self.records_delivered = 0
+
+    def run(self, stop: threading.Event) -> None:
+        self.store.ensure_table()
+        refreshed = 0.0
+        try:
+            while not stop.is_set():
+                if time.monotonic() - refreshed >= self._shard_refresh_s:
+                    self._take_ready_shards()
+                    refreshed = time.monotonic()
+                delivered = sum(self._poll(lease) for lease in list(self._leases.values()))
+                if self._finished and not self._leases:
+                    refreshed = 0.0  # parents done: look for their children at once
+                if not delivered:
+                    stop.wait(self._poll_interval_s)
+        finally:
+            self._shutdown_all()
+
+    def _take_ready_shards(self) -> None:
+        shards = self._list_shards()
+        ended = {s["ShardId"] for s in shards if self._checkpoint_is_end(s["ShardId"])}
+        self._finished |= ended
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id in self._leases or shard_id in self._finished:
+                continue
+            parents = [
+                p for p in (shard.get("ParentShardId"), shard.get("AdjacentParentShardId")) if p
+            ]
+            known = {s["ShardId"] for s in shards}
+            if any(p in known and p not in self._finished for p in parents):
+                continue  # read parents to their end first: per-symbol order is kept
+            self._open(shard_id)
+
+    def _list_shards(self) -> list[dict[str, Any]]:
+        shards: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"StreamName": self._stream}
+        while True:
+            page = self._kinesis.list_shards(**kwargs)
+            shards += page["Shards"]
+            if not page.get("NextToken"):
+                return shards
+            kwargs = {"NextToken": page["NextToken"]}
+
+    def _checkpoint_is_end(self, shard_id: str) -> bool:
+        position = self.store.get(shard_id)
+        return position is not None and position[0] == SHARD_END
+
+    def _open(self, shard_id: str) -> None:
+        position = self.store.get(shard_id)
+        kwargs: dict[str, Any] = {"StreamName": self._stream, "ShardId": shard_id}
+        if position:
+            kwargs |= {
+                "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                "StartingSequenceNumber": position[0],
+            }
+        else:
+            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
+        iterator = self._kinesis.get_shard_iterator(**kwargs)["ShardIterator"]
+        processor = self._factory()
+        checkpointer = LocalCheckpointer(self.store, shard_id)
+        messages.InitializeInput(
+            {
+                "action": "initialize",
+                "shardId": shard_id,
+                "sequenceNumber": position[0] if position else "TRIM_HORIZON",
+                "subSequenceNumber": position[1] if position else 0,
+            }
+        ).dispatch(checkpointer, processor)
+        self._leases[shard_id] = _Lease(shard_id, iterator, processor, checkpointer)
+        log.info("local driver took shard %s", shard_id)
+
+    def _poll(self, lease: _Lease) -> int:
+        page = self._kinesis.get_records(ShardIterator=lease.iterator, Limit=self._max_records)
+        records = [_record_message(r) for r in page["Records"]]
+        if records:
+            last = page["Records"][-1]
+            lease.checkpointer.delivered = (last["SequenceNumber"], 0)
+        messages.ProcessRecordsInput(
+            {
+                "action": "processRecords",
+                "records": records,
+                "millisBehindLatest": page.get("MillisBehindLatest", 0),
+            }
+        ).dispatch(lease.checkpointer, lease.processor)
+        self.records_delivered += len(records)
+        lease.iterator = page.get("NextShardIterator")
+        if lease.iterator is None:  # a closed shard, read to its end
+            lease.checkpointer.at_shard_end = True
+            messages.ShardEndedInput({"action": "shardEnded"}).dispatch(
+                lease.checkpointer, lease.processor
+            )
+            del self._leases[lease.shard_id]
+            self._finished.add(lease.shard_id)
+            log.info("shard %s ended", lease.shard_id)
+        return len(records)
+
+    def _shutdown_all(self) -> None:
+        for lease in list(self._leases.values()):
+            messages.ShutdownRequestedInput({"action": "shutdownRequested"}).dispatch(
+                lease.checkpointer, lease.processor
+            )
+        self._leases.clear()
+
+
+def _record_message(record: dict[str, Any]) -> Any:
+    arrival = record.get("ApproximateArrivalTimestamp")
+    return messages.Record(
+        {
+            "action": "record",
+            "data": base64.b64encode(record["Data"]).decode(),
+            "partitionKey": record["PartitionKey"],
+            "sequenceNumber": record["SequenceNumber"],
+            "subSequenceNumber": 0,
+            "approximateArrivalTimestamp": int(arrival.timestamp() * 1000) if arrival else 0,
+        }
+    )

@@ -1,0 +1,144 @@
+"""Destinations: S3 objects, DynamoDB items. They only move bytes and items; `encode` makes them.
+
+Every write is idempotent (fixed keys), retried with back-off where AWS reports partial
+failure, and raises SinkError when it cannot be made durable.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from common import tables
+from consumer import encode
+from consumer.batch import Batch
+
+log = logging.getLogger(__name__)
+
+BATCH_WRITE_LIMIT = 25  # DynamoDB's limit; the emulator does not enforce it, so we do
+
+
+class SinkError(RuntimeError):
+    """A write that could not be made durable; the batch must not be checkpointed."""
+
+
+class BatchSink(Protocol):
+    def write(self, batch: Batch) -> None: ...
+
+
+class S3Objects:
+    """PUTs whole objects; a PUT to an existing key replaces it atomically."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        try:
+            self._client.put_object(
+                Bucket=self._bucket, Key=key, Body=body, ContentType=content_type
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise SinkError(f"S3 put of s3://{self._bucket}/{key} failed: {e}") from e
+
+
+class DynamoTicks:
+    """BatchWriteItem in chunks of 25; retries only UnprocessedItems, with jittered back-off."""
+
+    def __init__(
+        self,
+        client: Any,
+        table: str,
+        *,
+        max_attempts: int = 8,
+        base_backoff_s: float = 0.05,
+        max_backoff_s: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._client = client
+        self._table = table
+        self._max_attempts = max_attempts
+        self._base_backoff_s = base_backoff_s
+        self._max_backoff_s = max_backoff_s
+        self._sleep = sleep
+
+    def put_items(self, items: list[dict[str, Any]]) -> None:
+        for start in range(0, len(items), BATCH_WRITE_LIMIT):
+            self._write_chunk(items[start : start + BATCH_WRITE_LIMIT])
+
+    def _write_chunk(self, items: list[dict[str, Any]]) -> None:
+        requests: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in items]
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                response = self._client.batch_write_item(RequestItems={self._table: requests})
+            except ClientError as e:
+                code = e.response["Error"]["Code"]
+                if code not in (
+                    "ProvisionedThroughputExceededException",
+                    "ThrottlingException",
+                    "RequestLimitExceeded",
+                    "InternalServerError",
+                ):
+                    raise SinkError(f"BatchWriteItem to {self._table} failed: {e}") from e
+            except BotoCoreError as e:
+                log.warning("BatchWriteItem to %s failed (%s); retrying", self._table, e)
+            else:
+                requests = response.get("UnprocessedItems", {}).get(self._table, [])
+                if not requests:
+                    return
+            if attempt < self._max_attempts:
+                ceiling = min(self._max_backoff_s, self._base_backoff_s * 2**attempt)
+                self._sleep(ceiling * random.random())
+        raise SinkError(
+            f"{len(requests)} item(s) still unprocessed by {self._table} "
+            f"after {self._max_attempts} attempts"
+        )
+
+    def update_latest(self, symbol: str, event_time_ms: int, price: float, tick_id: str) -> None:
+        """The per-symbol latest-quote item; an older (replayed or late) tick never wins."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={
+                    tables.PARTITION_KEY: {"S": symbol},
+                    tables.SORT_KEY: {"S": tables.LATEST_SORT_KEY},
+                },
+                UpdateExpression="SET event_time_ms = :t, price = :p, id = :i",
+                ConditionExpression="attribute_not_exists(event_time_ms) OR event_time_ms < :t",
+                ExpressionAttributeValues={
+                    ":t": {"N": str(event_time_ms)},
+                    ":p": {"N": repr(price)},
+                    ":i": {"S": tick_id},
+                },
+            )
+        except ClientError as e:
+            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return
+            raise SinkError(f"latest-quote update for {symbol} failed: {e}") from e
+        except BotoCoreError as e:
+            raise SinkError(f"latest-quote update for {symbol} failed: {e}") from e
+
+
+class AwsBatchSink:
+    """History to S3 Parquet, dead letters to S3, ticks and latest quotes to DynamoDB."""
+
+    def __init__(self, s3: S3Objects, dynamo: DynamoTicks, *, ttl_days: int) -> None:
+        self._s3 = s3
+        self._dynamo = dynamo
+        self._ttl_days = ttl_days
+
+    def write(self, batch: Batch) -> None:
+        for key, body in encode.dead_letter_objects(batch):
+            self._s3.put(key, body, "application/x-ndjson")
+        if batch.ticks.is_empty():
+            return
+        for key, body in encode.parquet_objects(batch):
+            self._s3.put(key, body, "application/vnd.apache.parquet")
+        self._dynamo.put_items(encode.dynamodb_items(batch, ttl_days=self._ttl_days))
+        for symbol, ts, price, tick_id in encode.latest_quotes(batch):
+            self._dynamo.update_latest(symbol, ts, price, tick_id)
