@@ -153,6 +153,7 @@ def enrich(frame: pl.DataFrame, memory: PriceMemory) -> pl.DataFrame:
         )
         .with_columns(
             pl.from_epoch("event_time_ms", time_unit="ms")
+            .cast(pl.Datetime("ms"))
             .dt.replace_time_zone("UTC")
             .alias("event_time"),
             (pl.col("price") - pl.col("previous_price")).alias("change"),
