@@ -140,7 +140,7 @@ def test_bad_records_become_dead_letters_and_processing_continues() -> None:
     sink = MemorySink()
     processor = make(sink, flush_records=4)
     duplicate = records(1)[0] | {"sequenceNumber": "4"}  # a producer retry that succeeded
-    batch = records(2) + [msg.record(b"{oops", 3), duplicate]
+    batch = [*records(2), msg.record(b"{oops", 3), duplicate]
     checkpointer = deliver(processor, batch)
     [flushed] = sink.batches
     assert flushed.ticks.height == 2  # the duplicate id is kept once
@@ -150,6 +150,6 @@ def test_bad_records_become_dead_letters_and_processing_continues() -> None:
 
 def test_nothing_is_written_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     processor = make(MemorySink(), flush_records=1)
-    deliver(processor, records(3) + [msg.record(b"bad", 9)])
+    deliver(processor, [*records(3), msg.record(b"bad", 9)])
     msg.shutdown_requested().dispatch(RecordingCheckpointer(), processor)
     assert capsys.readouterr().out == ""
