@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     consumer_poll_ms: int = Field(default=250, ge=0, description="idle time between reads")
     ticks_ttl_days: int = Field(default=7, ge=1, description="DynamoDB tick retention")
     kcl_failover_ms: int = Field(default=10_000, ge=1000, description="lease expiry")
+    kcl_shard_sync_ms: int = Field(
+        default=10_000, ge=1000, description="shard sync interval; the first sync also waits this"
+    )
     kcl_shutdown_grace_ms: int = Field(default=10_000, ge=0, description="flush time on stop")
 
     log_format: str = Field(default="human", pattern="^(human|json)$")

@@ -1,0 +1,134 @@
+"""The real KCL MultiLangDaemon (Java) against the emulator: lease balancing, SIGKILL failover,
+exactly-once results in DynamoDB and S3, graceful SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from common import aws
+from common.settings import Settings
+from producer.publisher import KinesisPublisher
+from stockpipe import inventory
+from stockpipe.provision import provision
+from tests.factories import ticks
+
+APPLICATION = "stockpipe-consumer"
+
+
+@pytest.fixture
+def four_shards(aws_env: str) -> Settings:
+    settings = Settings(shard_count=4)
+    provision(settings)
+    return settings
+
+
+def start_worker(name: str, logs: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "STOCKPIPE_CONSUMER_FLUSH_AGE_MS": "300",
+        "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000",
+        "STOCKPIPE_KCL_FAILOVER_MS": "10000",
+        "STOCKPIPE_LOG_LEVEL": "INFO",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "consumer"],
+        env=env,
+        stderr=(logs / f"{name}.log").open("wb"),
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def lease_owners() -> Counter[str]:
+    try:
+        items = aws.client("dynamodb").scan(TableName=APPLICATION)["Items"]
+    except Exception:
+        return Counter()
+    return Counter(i.get("leaseOwner", {}).get("S", "") for i in items)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def publish(batch: list[Any], pause_s: float = 0.0) -> None:
+    with KinesisPublisher(aws.client("kinesis"), "stockpipe-ticks", linger_s=0.02) as pub:
+        for i, tick in enumerate(batch):
+            pub.send(tick)
+            if pause_s and i % 50 == 49:
+                time.sleep(pause_s)
+
+
+def stored_ids(settings: Settings) -> tuple[list[str], list[str]]:
+    dynamo = inventory.dynamodb_tick_ids(aws.client("dynamodb"), settings.ticks_table)
+    frame = inventory.parquet_frame(aws.client("s3"), settings.bucket, ["id"])
+    return dynamo, frame["id"].to_list() if frame.height else []
+
+
+def kill_group(worker: subprocess.Popen[bytes], sig: int) -> None:
+    os.killpg(worker.pid, sig)
+
+
+def test_two_workers_split_leases_and_one_survives_sigkill_of_the_other(
+    four_shards: Settings, tmp_path: Path
+) -> None:
+    all_ticks = ticks(4000, symbols=("AAPL", "MSFT", "GOOG", "AMZN", "NVDA", "META", "TSLA", "JPM"))
+    first, second = all_ticks[:2000], all_ticks[2000:]
+    workers = {"a": start_worker("a", tmp_path), "b": start_worker("b", tmp_path)}
+    try:
+        publish(first)
+        # GIVEN two workers on four shards: every tick lands, and the leases end up 2/2
+        wait_for(lambda: len(stored_ids(four_shards)[0]) >= 2000, 150, "the first 2000 ticks")
+        wait_for(lambda: sorted(lease_owners().values()) == [2, 2], 120, "a 2/2 lease split")
+        owners = lease_owners()
+        # WHEN one worker (daemon and its Python children) is SIGKILLed while ticks flow
+        feeder = threading.Thread(target=publish, args=(second, 0.05))
+        feeder.start()
+        time.sleep(2)
+        victim = "a" if any(o.endswith(str(workers["a"].pid)) for o in owners) else "b"
+        survivor = "b" if victim == "a" else "a"
+        kill_group(workers[victim], signal.SIGKILL)
+        workers[victim].wait(timeout=10)
+        feeder.join()
+        # THEN the survivor takes all four leases and every tick lands exactly once
+        survivor_id = next(o for o in lease_owners() if o.endswith(str(workers[survivor].pid)))
+        wait_for(
+            lambda: lease_owners() == Counter({survivor_id: 4}),
+            150,
+            "the survivor to own all leases",
+        )
+        wait_for(lambda: len(set(stored_ids(four_shards)[0])) >= 4000, 120, "all 4000 ticks")
+        time.sleep(3)  # let any straggling duplicate write show up
+        dynamo, parquet = stored_ids(four_shards)
+        expected = sorted(t.id for t in all_ticks)
+        assert sorted(dynamo) == expected
+        assert sorted(parquet) == expected, "S3 history lost or duplicated ticks"
+        # AND a SIGTERM shuts the survivor down gracefully, checkpoints written
+        workers[survivor].send_signal(signal.SIGTERM)
+        assert workers[survivor].wait(timeout=60) == 0  # clean stop, see docs/kcl.md
+        checkpoints = [
+            i["checkpoint"]["S"]
+            for i in aws.client("dynamodb").scan(TableName=APPLICATION)["Items"]
+        ]
+        assert "TRIM_HORIZON" not in checkpoints
+    finally:
+        for worker in workers.values():
+            if worker.poll() is None:
+                kill_group(worker, signal.SIGKILL)
+                worker.wait()
