@@ -19,6 +19,9 @@ from typing import Any
 from amazon_kclpy import messages
 from botocore.exceptions import ClientError
 
+from common import aws
+from common.settings import Settings
+
 log = logging.getLogger(__name__)
 
 SHARD_END = "SHARD_END"
@@ -220,6 +223,19 @@ class LocalDriver:
                 lease.checkpointer, lease.processor
             )
         self._leases.clear()
+
+
+def driver_for(settings: Settings, processor_factory: Callable[[], Any]) -> LocalDriver:
+    """A driver on the configured stream, with checkpoints under the KCL application name."""
+    return LocalDriver(
+        aws.client("kinesis", region=settings.region),
+        aws.client("dynamodb", region=settings.region),
+        settings.stream_name,
+        settings.consumer_application,
+        processor_factory,
+        poll_interval_s=settings.consumer_poll_ms / 1000,
+        max_records=settings.consumer_max_records,
+    )
 
 
 def _record_message(record: dict[str, Any]) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,12 +18,16 @@ from rich.table import Table
 from common import aws
 from common.logs import setup_logging
 from common.settings import Settings
+from consumer.app import make_processor
+from consumer.daemon import DaemonError, run_daemon
+from consumer.local_driver import driver_for
 from producer.options import SourceName, SourceOptions, build_source
 from producer.publisher import KinesisPublisher, StreamNotFound
 from producer.run import produce, stop_on_signals
 from producer.sources.replay import ReplayFormatError
 from stockpipe import stack
-from stockpipe.demo import run_demo
+from stockpipe.demo import Progress as DemoProgress
+from stockpipe.demo import percentile, run_demo
 from stockpipe.emulator import EmulatorError
 
 app = typer.Typer(
@@ -56,7 +61,7 @@ def _user_errors() -> Iterator[None]:
             "the stack (docs/deploy.md), or set STOCKPIPE_STREAM_NAME."
         )
         raise typer.Exit(2) from e
-    except (ReplayFormatError, FileNotFoundError, EmulatorError, ValueError) as e:
+    except (ReplayFormatError, FileNotFoundError, EmulatorError, DaemonError, ValueError) as e:
         err.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from e
 
@@ -108,14 +113,22 @@ def demo(
     step_ms: Annotated[
         int, typer.Option(min=1, help="Simulated milliseconds between rounds of quotes.")
     ] = 15_000,
+    bad_records: Annotated[
+        bool, typer.Option(help="Also send a few malformed records to show dead-lettering.")
+    ] = True,
     verbose: Verbose = False,
 ) -> None:
-    """Run synthetic quotes through the pipeline on the local stack and summarise.
+    """Run synthetic quotes through the whole pipeline on the local stack and summarise.
 
     Uses a running `stockpipe up` (or AWS_ENDPOINT_URL) if there is one, otherwise starts
     its own emulator for the run. Time is simulated, so hours of market pass in seconds.
+    The consumer runs in-process (the local driver, no Java needed).
     """
     settings = _settings(verbose, quiet=json_output)
+    # flush often: the demo is about watching ticks land, not about write efficiency
+    settings = settings.model_copy(
+        update={"consumer_flush_age_ms": min(settings.consumer_flush_age_ms, 500)}
+    )
     with _user_errors(), _target(settings, allow_embedded=True) as target:
         if not target.is_local:
             raise typer.BadParameter("the demo runs on the local stack only")
@@ -125,30 +138,76 @@ def demo(
                 f"symbols {', '.join(settings.symbols)}"
             )
         with Progress(
-            TextColumn("[progress.description]{task.description}"),
+            TextColumn("{task.description:<28}"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("{task.fields[extra]}"),
             TimeElapsedColumn(),
             console=err,
             disable=json_output,
-        ) as bar:
-            task = bar.add_task("producing", total=ticks)
+        ) as bars:
+            produced = bars.add_task("produced to Kinesis", total=ticks, extra="")
+            stored = bars.add_task("in S3 + DynamoDB", total=ticks, extra="")
+
+            def show(p: DemoProgress) -> None:
+                bars.update(produced, completed=p.produced)
+                lag = percentile(p.lags_ms[-500:], 0.5)
+                bars.update(
+                    stored,
+                    completed=p.stored,
+                    extra=f"lag p50 {lag:.0f} ms, {p.dead_letters} dead letters"
+                    if lag is not None
+                    else "",
+                )
+
             report = run_demo(
                 settings,
                 ticks=ticks,
                 seed=seed,
                 step_ms=step_ms,
-                on_tick=lambda _t: bar.advance(task),
+                bad_records=bad_records,
+                on_progress=show,
             )
     if json_output:
         print(report.to_json())
-        return
-    table = Table(title="demo summary", show_header=False)
-    for key, value in vars(report).items():
-        table.add_row(key, str(value))
-    out.print(table)
-    if report.in_stream != report.produced:
+    else:
+        table = Table(title="demo summary", show_header=False)
+        for key, value in vars(report).items():
+            table.add_row(key, str(value))
+        out.print(table)
+    complete = report.produced == report.in_stream == report.dynamodb_rows == report.s3_rows
+    if not complete:
         raise typer.Exit(1)
+
+
+@app.command()
+def consume(
+    kcl: Annotated[
+        bool, typer.Option("--kcl", help="Run the real KCL MultiLangDaemon (needs Java).")
+    ] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Consume the stream into S3 Parquet and DynamoDB until Ctrl-C.
+
+    Without --kcl: the local driver (one process reads every shard, no Java, checkpoints in
+    DynamoDB). With --kcl: one KCL worker; start more in other shells to share the leases.
+    Targets AWS_ENDPOINT_URL, a running `stockpipe up`, or real AWS.
+    """
+    settings = _settings(verbose)
+    with _user_errors(), _target(settings, allow_embedded=False) as target:
+        err.print(
+            f"consuming {settings.stream_name} on {target.endpoint or 'real AWS'}"
+            f" with the {'KCL daemon' if kcl else 'local driver'}"
+        )
+        if kcl:
+            with tempfile.TemporaryDirectory(prefix="stockpipe-kcl-") as workdir:
+                code = run_daemon(settings, Path(workdir))
+            raise typer.Exit(code)
+        stop = threading.Event()
+        stop_on_signals(stop)
+        driver = driver_for(settings, lambda: make_processor(settings))
+        driver.run(stop)
+        err.print(f"stopped after {driver.records_delivered} record(s)")
 
 
 @app.command(name="produce")

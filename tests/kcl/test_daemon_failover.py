@@ -132,3 +132,29 @@ def test_two_workers_split_leases_and_one_survives_sigkill_of_the_other(
             if worker.poll() is None:
                 kill_group(worker, signal.SIGKILL)
                 worker.wait()
+
+
+def test_stockpipe_consume_kcl_processes_ticks_and_stops_cleanly(
+    four_shards: Settings, tmp_path: Path
+) -> None:
+    batch = ticks(500)
+    publish(batch)
+    env = {
+        **os.environ,
+        "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000",
+        "STOCKPIPE_CONSUMER_FLUSH_AGE_MS": "300",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "stockpipe", "consume", "--kcl"],
+        env=env,
+        stderr=(tmp_path / "consume.log").open("wb"),
+        start_new_session=True,
+    )
+    try:
+        wait_for(lambda: len(stored_ids(four_shards)[0]) >= 500, 120, "500 ticks")
+        assert sorted(stored_ids(four_shards)[0]) == sorted(t.id for t in batch)
+        worker.send_signal(signal.SIGINT)
+        assert worker.wait(timeout=60) == 0
+    finally:
+        if worker.poll() is None:
+            kill_group(worker, signal.SIGKILL)

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from common import aws
-from stockpipe import stream_reader
+from stockpipe import inventory, stream_reader
 from stockpipe.provision import Resources
 
 STOCKPIPE = [sys.executable, "-m", "stockpipe"]
@@ -41,7 +41,10 @@ def test_demo_json_brings_up_its_own_stack_and_counts_every_tick() -> None:
     report = json.loads(result.stdout)
     assert result.stdout.strip().count("\n") == 0
     assert report["produced"] == report["in_stream"] == 2000
+    assert report["dynamodb_rows"] == report["s3_rows"] == 2000
+    assert report["dead_letters"] == 4  # the malformed records the demo sends on purpose
     assert report["rejected"] == 0 and report["failed"] == 0
+    assert 0 < report["lag_ms_p50"] <= report["lag_ms_p95"]
 
 
 def test_up_is_found_by_demo_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
@@ -56,12 +59,15 @@ def test_up_is_found_by_demo_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None
         demo = run(["demo", "--ticks", "300", "--json"], env)
         assert demo.returncode == 0, demo.stderr
         assert json.loads(demo.stdout)["in_stream"] == 300
+        again = run(["demo", "--ticks", "200", "--json", "--seed", "8"], env)
+        # a second demo on the same stack counts only its own ticks
+        assert json.loads(again.stdout)["dynamodb_rows"] == 200
         # the records are in the `up` stack's stream, not in a private one
         kinesis = aws.client("kinesis", endpoint_url=endpoint)
         data = list(
             stream_reader.drain(kinesis, stream_reader.iterators(kinesis, "stockpipe-ticks"))
         )
-        assert len(data) == 300
+        assert len(data) == 300 + 200 + 2 * 4  # ticks of both runs and their bad records
     finally:
         up.send_signal(signal.SIGINT)
         assert up.wait(timeout=30) == 0
@@ -99,7 +105,32 @@ def test_produce_to_a_missing_stream_fails_with_a_clear_message(aws_env: str) ->
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("command", ["demo", "produce", "up"])
+@pytest.mark.parametrize("command", ["demo", "produce", "up", "consume"])
 def test_help_explains_each_command(command: str) -> None:
     result = run([command, "--help"], dict(os.environ), timeout=60)
     assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def wait_for_rows(n: int, timeout: float = 60) -> list[str]:
+    deadline = time.monotonic() + timeout
+    ids: list[str] = []
+    while time.monotonic() < deadline:
+        ids = inventory.dynamodb_tick_ids(aws.client("dynamodb"), "stockpipe-ticks")
+        if len(ids) >= n:
+            break
+        time.sleep(0.5)
+    return ids
+
+
+def test_consume_runs_the_local_driver_until_ctrl_c(resources: Resources, tmp_path: Path) -> None:
+    produced = run(["produce", "--simulated-time", "--limit", "700"], dict(os.environ))
+    assert produced.returncode == 0, produced.stderr
+    consumer = subprocess.Popen(
+        [*STOCKPIPE, "consume"], env=dict(os.environ), stderr=(tmp_path / "consume.log").open("w")
+    )
+    try:
+        assert len(wait_for_rows(700)) == 700
+    finally:
+        consumer.send_signal(signal.SIGINT)
+        assert consumer.wait(timeout=30) == 0
+    assert "stopped after 700 record(s)" in (tmp_path / "consume.log").read_text()
