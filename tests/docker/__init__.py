@@ -1,0 +1,1 @@
+"""Docker-engine tier (tests arrive with the containers issue)."""

@@ -1,0 +1,228 @@
+"""Consumer benchmark: core throughput without the network, and put-to-DynamoDB latency.
+
+    .venv/bin/python -m bench.consumer_bench [--ticks 100000] [--rate 200] [--seconds 15]
+                                             [--flush-age-ms 250] [--skip-kcl]
+
+Part 1 (one core, no network): decode + validate + de-duplicate + transform (polars),
+Parquet encoding (zstd), DynamoDB item building, in flush-sized chunks.
+Part 2 (emulator over HTTP): ticks are put at a steady rate in small PutRecords calls; a
+poller queries DynamoDB for new items every 50 ms; latency = first seen in DynamoDB - put
+returned. Run once with the local driver, once with one real KCL MultiLangDaemon worker.
+The poller's period bounds the resolution (~50-100 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.producer_bench import SYMBOLS, machine
+from common import aws, tables
+from common.settings import Settings
+from common.tick import Tick, make_tick
+from consumer import encode
+from consumer.app import make_processor
+from consumer.batch import InRecord, PriceMemory, build_batch
+from consumer.local_driver import driver_for
+from producer.sources.synthetic import SyntheticSource
+from stockpipe import emulator, stack
+from stockpipe.provision import provision
+
+
+def synthetic_ticks(n: int, seed: int, start_ms: int) -> list[Tick]:
+    source = SyntheticSource(SYMBOLS, seed=seed, start_ms=start_ms, step_ms=100, limit=n)
+    return [make_tick(*q, source="synthetic") for q in source.quotes(threading.Event())]
+
+
+def core(n: int, chunk: int = 5000) -> dict[str, float]:
+    now = time.time()
+    ticks = synthetic_ticks(n, 3, int(now * 1000) - 86_400_000)
+    records = [
+        InRecord(t.encode(), str(10**20 + i), 0, t.event_time_ms + 100, t.symbol)
+        for i, t in enumerate(ticks)
+    ]
+    memory = PriceMemory()
+    spent = {"transform": 0.0, "parquet": 0.0, "dynamodb_items": 0.0}
+    parquet_bytes = 0
+    for start in range(0, n, chunk):
+        t0 = time.perf_counter()
+        batch = build_batch(
+            records[start : start + chunk], "shardId-000000000000", memory, now_s=now
+        )
+        t1 = time.perf_counter()
+        parquet_bytes += sum(len(body) for _, body in encode.parquet_objects(batch))
+        t2 = time.perf_counter()
+        encode.dynamodb_items(batch, ttl_days=7)
+        t3 = time.perf_counter()
+        spent["transform"] += t1 - t0
+        spent["parquet"] += t2 - t1
+        spent["dynamodb_items"] += t3 - t2
+    result = {f"{stage}_per_s": n / seconds for stage, seconds in spent.items()}
+    result["all_stages_per_s"] = n / sum(spent.values())
+    result["parquet_bytes_per_tick"] = parquet_bytes / n
+    result["json_bytes_per_tick"] = sum(len(r.data) for r in records) / n
+    return result
+
+
+class ArrivalPoller:
+    """Notes when each tick id first appears in DynamoDB (queries only newer sort keys)."""
+
+    def __init__(self, table: str, period_s: float = 0.05) -> None:
+        self._dynamodb = aws.client("dynamodb")
+        self._table = table
+        self._period_s = period_s
+        self._last_sk = dict.fromkeys(SYMBOLS, "0")
+        self.seen: dict[str, float] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for symbol in SYMBOLS:
+                page = self._dynamodb.query(
+                    TableName=self._table,
+                    KeyConditionExpression="symbol = :s AND sk > :k",
+                    ExpressionAttributeValues={
+                        ":s": {"S": symbol},
+                        ":k": {"S": self._last_sk[symbol]},
+                    },
+                    ProjectionExpression="id, sk",
+                )
+                now = time.time()
+                for item in page["Items"]:
+                    if item["sk"]["S"] == tables.LATEST_SORT_KEY:
+                        continue
+                    self.seen.setdefault(item["id"]["S"], now)
+                    self._last_sk[symbol] = max(self._last_sk[symbol], item["sk"]["S"])
+            self.stop.wait(self._period_s)
+
+
+def put_steadily(ticks: list[Tick], rate: float, stream: str) -> dict[str, float]:
+    """Small PutRecords calls at `rate` ticks/s; returns id -> wall time the put returned."""
+    kinesis = aws.client("kinesis")
+    per_call = max(1, int(rate / 10))
+    put_at: dict[str, float] = {}
+    started = time.monotonic()
+    for i in range(0, len(ticks), per_call):
+        due = started + i / rate
+        time.sleep(max(0.0, due - time.monotonic()))
+        calls = ticks[i : i + per_call]
+        kinesis.put_records(
+            StreamName=stream,
+            Records=[{"Data": t.encode(), "PartitionKey": t.symbol} for t in calls],
+        )
+        now = time.time()
+        put_at.update({t.id: now for t in calls})
+    return put_at
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
+
+    return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99), "n": len(ordered)}
+
+
+def latency(
+    mode: str, settings: Settings, rate: float, seconds: float, seed: int, logs: Path
+) -> dict[str, float]:
+    provision(settings)
+    warm = synthetic_ticks(20, seed + 100, int(time.time() * 1000) - 7_200_000)
+    ticks = synthetic_ticks(int(rate * seconds), seed, int(time.time() * 1000) - 3_600_000)
+    poller = ArrivalPoller(settings.ticks_table)
+    poller_thread = threading.Thread(target=poller.run)
+    stop = threading.Event()
+    worker: subprocess.Popen[bytes] | None = None
+    if mode == "local":
+        driver = driver_for(settings, lambda: make_processor(settings))
+        runner = threading.Thread(target=driver.run, args=(stop,))
+        runner.start()
+    else:
+        env = {
+            **os.environ,
+            "STOCKPIPE_CONSUMER_FLUSH_AGE_MS": str(settings.consumer_flush_age_ms),
+            "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000",
+            "STOCKPIPE_STREAM_NAME": settings.stream_name,
+        }
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "consumer"],
+            env=env,
+            stderr=(logs / "kcl-worker.log").open("wb"),
+            start_new_session=True,
+        )
+    poller_thread.start()
+    try:
+        put_steadily(warm, 100, settings.stream_name)  # wait until the consumer is live
+        deadline = time.monotonic() + 180
+        while not all(t.id in poller.seen for t in warm) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        put_at = put_steadily(ticks, rate, settings.stream_name)
+        deadline = time.monotonic() + 60
+        while not all(t.id in poller.seen for t in ticks) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        poller.stop.set()
+        poller_thread.join()
+        stop.set()
+        if worker is not None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait()
+    lags = [poller.seen[i] - put_at[i] for i in put_at if i in poller.seen]
+    return {**percentiles(lags), "missing": len(put_at) - len(lags)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ticks", type=int, default=100_000, help="ticks for the core part")
+    parser.add_argument("--rate", type=float, default=200, help="ticks/s for the latency part")
+    parser.add_argument("--seconds", type=float, default=15, help="duration of each latency run")
+    parser.add_argument("--flush-age-ms", type=int, default=250, help="consumer flush age")
+    parser.add_argument(
+        "--skip-kcl", action="store_true", help="latency with the local driver only"
+    )
+    args = parser.parse_args()
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "core_ticks": args.ticks,
+        "core": core(args.ticks),
+    }
+    print(json.dumps(results, indent=2, default=lambda v: round(v, 1)), flush=True)
+    logs = Path("bench/results")
+    logs.mkdir(parents=True, exist_ok=True)
+    with emulator.Emulator() as emu:
+        stack.use_endpoint(emu.endpoint)
+        results["latency_setup"] = {
+            "rate_ticks_per_s": args.rate,
+            "seconds": args.seconds,
+            "flush_age_ms": args.flush_age_ms,
+            "shards": 2,
+        }
+        modes = ["local"] if args.skip_kcl else ["local", "kcl"]
+        for seed, mode in enumerate(modes):
+            settings = Settings(
+                shard_count=2,
+                stream_name=f"bench-{mode}",
+                ticks_table=f"bench-{mode}",
+                bucket=f"bench-{mode}",
+                consumer_application=f"bench-{mode}",
+                consumer_flush_age_ms=args.flush_age_ms,
+            )
+            results[f"latency_{mode}"] = latency(
+                mode, settings, args.rate, args.seconds, seed, logs
+            )
+            print(mode, results[f"latency_{mode}"], flush=True)
+    print(json.dumps(results, indent=2, default=lambda v: round(v, 1)))
+    (logs / "consumer.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
