@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.producer_bench import SYMBOLS, machine
-from common import aws, tables
+from common import aws
 from common.settings import Settings
 from common.tick import Tick, make_tick
 from consumer import encode
@@ -72,36 +72,41 @@ def core(n: int, chunk: int = 5000) -> dict[str, float]:
     return result
 
 
-class ArrivalPoller:
-    """Notes when each tick id first appears in DynamoDB (queries only newer sort keys)."""
+class StreamWatcher:
+    """Reads the ticks table's DynamoDB stream: when each tick id was written (the emulator
+    stamps stream records with millisecond precision at write time)."""
 
-    def __init__(self, table: str, period_s: float = 0.05) -> None:
-        self._dynamodb = aws.client("dynamodb")
-        self._table = table
-        self._period_s = period_s
-        self._last_sk = dict.fromkeys(SYMBOLS, "0")
-        self.seen: dict[str, float] = {}
-        self.stop = threading.Event()
+    def __init__(self, stream_arn: str) -> None:
+        self._streams = aws.client("dynamodbstreams")
+        self._arn = stream_arn
+        self._iterators: dict[str, str | None] = {}
+        self.written: dict[str, float] = {}
 
-    def run(self) -> None:
-        while not self.stop.is_set():
-            for symbol in SYMBOLS:
-                page = self._dynamodb.query(
-                    TableName=self._table,
-                    KeyConditionExpression="symbol = :s AND sk > :k",
-                    ExpressionAttributeValues={
-                        ":s": {"S": symbol},
-                        ":k": {"S": self._last_sk[symbol]},
-                    },
-                    ProjectionExpression="id, sk",
-                )
-                now = time.time()
-                for item in page["Items"]:
-                    if item["sk"]["S"] == tables.LATEST_SORT_KEY:
-                        continue
-                    self.seen.setdefault(item["id"]["S"], now)
-                    self._last_sk[symbol] = max(self._last_sk[symbol], item["sk"]["S"])
-            self.stop.wait(self._period_s)
+    def poll(self) -> None:
+        shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            if shard["ShardId"] not in self._iterators:
+                self._iterators[shard["ShardId"]] = self._streams.get_shard_iterator(
+                    StreamArn=self._arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+        for shard_id, iterator in self._iterators.items():
+            if iterator is None:
+                continue
+            page = self._streams.get_records(ShardIterator=iterator)
+            for record in page["Records"]:
+                image = record["dynamodb"].get("NewImage", {})
+                if record["eventName"] == "INSERT" and "id" in image:
+                    stamp = record["dynamodb"]["ApproximateCreationDateTime"].timestamp()
+                    self.written.setdefault(image["id"]["S"], stamp)
+            self._iterators[shard_id] = page.get("NextShardIterator")
+
+    def wait_for(self, ids: list[str], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.poll()
+            if all(i in self.written for i in ids):
+                return
+            time.sleep(0.5)
 
 
 def put_steadily(ticks: list[Tick], rate: float, stream: str) -> dict[str, float]:
@@ -135,11 +140,10 @@ def percentiles(values: list[float]) -> dict[str, float]:
 def latency(
     mode: str, settings: Settings, rate: float, seconds: float, seed: int, logs: Path
 ) -> dict[str, float]:
-    provision(settings)
+    resources = provision(settings)
     warm = synthetic_ticks(20, seed + 100, int(time.time() * 1000) - 7_200_000)
     ticks = synthetic_ticks(int(rate * seconds), seed, int(time.time() * 1000) - 3_600_000)
-    poller = ArrivalPoller(settings.ticks_table)
-    poller_thread = threading.Thread(target=poller.run)
+    watcher = StreamWatcher(resources.ticks_table_stream_arn)
     stop = threading.Event()
     worker: subprocess.Popen[bytes] | None = None
     if mode == "local":
@@ -147,36 +151,26 @@ def latency(
         runner = threading.Thread(target=driver.run, args=(stop,))
         runner.start()
     else:
-        env = {
-            **os.environ,
-            "STOCKPIPE_CONSUMER_FLUSH_AGE_MS": str(settings.consumer_flush_age_ms),
-            "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000",
-            "STOCKPIPE_STREAM_NAME": settings.stream_name,
-        }
+        env = {**os.environ, **settings.to_env(), "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000"}
         worker = subprocess.Popen(
             [sys.executable, "-m", "consumer"],
             env=env,
             stderr=(logs / "kcl-worker.log").open("wb"),
             start_new_session=True,
         )
-    poller_thread.start()
     try:
         put_steadily(warm, 100, settings.stream_name)  # wait until the consumer is live
-        deadline = time.monotonic() + 180
-        while not all(t.id in poller.seen for t in warm) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        watcher.wait_for([t.id for t in warm], 180)
         put_at = put_steadily(ticks, rate, settings.stream_name)
-        deadline = time.monotonic() + 60
-        while not all(t.id in poller.seen for t in ticks) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        watcher.wait_for(list(put_at), 60)
     finally:
-        poller.stop.set()
-        poller_thread.join()
         stop.set()
         if worker is not None:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait()
-    lags = [poller.seen[i] - put_at[i] for i in put_at if i in poller.seen]
+    lags = [watcher.written[i] - put_at[i] for i in put_at if i in watcher.written]
+    if not lags:
+        raise RuntimeError(f"no tick reached DynamoDB in {mode} mode (see {logs})")
     return {**percentiles(lags), "missing": len(put_at) - len(lags)}
 
 
@@ -211,9 +205,9 @@ def main() -> None:
             settings = Settings(
                 shard_count=2,
                 stream_name=f"bench-{mode}",
-                ticks_table=f"bench-{mode}",
+                ticks_table=f"bench-{mode}-ticks",
                 bucket=f"bench-{mode}",
-                consumer_application=f"bench-{mode}",
+                consumer_application=f"bench-{mode}-consumer",
                 consumer_flush_age_ms=args.flush_age_ms,
             )
             results[f"latency_{mode}"] = latency(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "NVDA")
@@ -57,6 +57,23 @@ class Settings(BaseSettings):
 
     log_format: str = Field(default="human", pattern="^(human|json)$")
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _lease_table_is_not_the_ticks_table(self) -> Settings:
+        if self.consumer_application == self.ticks_table:
+            raise ValueError(
+                f"consumer_application {self.consumer_application!r} names the KCL lease table "
+                "and must differ from ticks_table"
+            )
+        return self
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as STOCKPIPE_* variables, for child processes."""
+        env = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            text = ",".join(value) if isinstance(value, tuple) else str(value)
+            env[f"STOCKPIPE_{name.upper()}"] = text
+        return env
 
     @staticmethod
     def parse_symbols(text: str) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -44,7 +45,11 @@ Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG lev
 
 
 def _settings(verbose: bool, quiet: bool = False) -> Settings:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        err.print(f"[red]error:[/] invalid STOCKPIPE_* configuration: {e}")
+        raise typer.Exit(2) from e
     level = "DEBUG" if verbose else ("WARNING" if quiet else settings.log_level)
     setup_logging(level, settings.log_format)
     return settings
