@@ -1,0 +1,1 @@
+"""Trend analysis: ticks from DynamoDB Streams -> bars -> indicators -> crossover alerts."""
