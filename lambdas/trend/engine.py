@@ -161,6 +161,7 @@ def _close_bar(state: SymbolState, bar: Bar, config: TrendConfig) -> Signal | No
     if values.sma_fast is None or values.sma_slow is None:
         return None
     band = values.sma_slow * config.hysteresis
+    side: str | None
     if values.sma_fast > values.sma_slow + band:
         side = "above"
     elif values.sma_fast < values.sma_slow - band:
