@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     )
     kcl_shutdown_grace_ms: int = Field(default=10_000, ge=0, description="flush time on stop")
 
+    trend_state_table: str = "stockpipe-trend-state"
+    trend_bar: str = Field(default="1m", description="bar length: 30s, 1m, 5m, 1h, 1d")
+    trend_fast: int = Field(default=5, ge=1)
+    trend_slow: int = Field(default=20, ge=2)
+    trend_allowed_lateness: str = Field(default="1m", description="late ticks are dropped")
+    trend_hysteresis: float = Field(default=0.0, ge=0, description="fraction of the slow SMA")
+    trend_cooldown_bars: int = Field(default=0, ge=0)
+    trend_batch_size: int = Field(default=100, ge=1, le=10_000, description="records/invoke")
+
     log_format: str = Field(default="human", pattern="^(human|json)$")
     log_level: str = "INFO"
 

@@ -34,6 +34,7 @@ class Resources:
     alerts_topic_arn: str
     alerts_queue_url: str
     glue_database: str
+    trend_state_table: str
 
 
 def provision(settings: Settings, clients: ClientFactory | None = None) -> Resources:
@@ -42,6 +43,7 @@ def provision(settings: Settings, clients: ClientFactory | None = None) -> Resou
     stream_arn = _stream(make("kinesis"), settings.stream_name, settings.shard_count)
     _bucket(make("s3"), settings.bucket)
     table_stream = _ticks_table(make("dynamodb"), settings.ticks_table)
+    _state_table(make("dynamodb"), settings.trend_state_table)
     topic_arn, queue_url = _alerts(make("sns"), make("sqs"), settings)
     _glue_database(make("glue"), settings.glue_database)
     log.info(
@@ -58,6 +60,7 @@ def provision(settings: Settings, clients: ClientFactory | None = None) -> Resou
         topic_arn,
         queue_url,
         settings.glue_database,
+        settings.trend_state_table,
     )
 
 
@@ -131,6 +134,21 @@ def _ticks_table(dynamodb: Any, name: str) -> str:
         if _error_code(e) != "ResourceInUseException":
             raise
     return str(dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"])
+
+
+def _state_table(dynamodb: Any, name: str) -> None:
+    """Per-symbol trend state (bars, indicators, last signal, alert outbox)."""
+    try:
+        dynamodb.create_table(
+            TableName=name,
+            AttributeDefinitions=[{"AttributeName": "symbol", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "symbol", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+            SSESpecification={"Enabled": True},
+        )
+    except ClientError as e:
+        if _error_code(e) != "ResourceInUseException":
+            raise
 
 
 def _alerts(sns: Any, sqs: Any, settings: Settings) -> tuple[str, str]:

@@ -86,7 +86,10 @@ class SymbolState:
     last_stream_sequence: int = 0
 
     def to_json_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-safe: bar starts become string keys."""
+        data = asdict(self)
+        data["open_bars"] = {str(k): v for k, v in data["open_bars"].items()}
+        return data
 
     @classmethod
     def from_json_dict(cls, data: dict[str, Any]) -> SymbolState:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import random
 
@@ -165,7 +166,7 @@ def test_state_survives_a_json_round_trip_mid_stream() -> None:
     config = TrendConfig()
     state, first = SymbolState("AAPL"), []
     first += apply(state, ticks[:150], config)
-    restored = SymbolState.from_json_dict(state.to_json_dict())
+    restored = SymbolState.from_json_dict(json.loads(json.dumps(state.to_json_dict())))
     rest = apply(restored, ticks[150:], config)
     assert [(s.bar_start_ms, s.signal) for s in first + rest] == [
         ((T0 + i * BAR), s) for i, s in run(ticks)[1]

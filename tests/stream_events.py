@@ -1,0 +1,41 @@
+"""Factories for DynamoDB Streams events as Lambda delivers them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common import tables
+from lambdas.trend.engine import TickIn
+
+
+def stream_record(
+    symbol: str, tick: TickIn, sequence: int, event_name: str = "INSERT"
+) -> dict[str, Any]:
+    image = {
+        tables.PARTITION_KEY: {"S": symbol},
+        tables.SORT_KEY: {"S": tables.tick_sort_key(tick.event_time_ms, tick.id)},
+        "id": {"S": tick.id},
+        "event_time_ms": {"N": str(tick.event_time_ms)},
+        "price": {"N": repr(tick.price)},
+        "volume": {"N": str(tick.volume)},
+        "source": {"S": "replay"},
+    }
+    return {
+        "eventID": f"ev-{sequence}",
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "Keys": {k: image[k] for k in (tables.PARTITION_KEY, tables.SORT_KEY)},
+            "NewImage": image,
+            "SequenceNumber": f"{sequence:021d}",
+            "SizeBytes": 200,
+            "StreamViewType": "NEW_IMAGE",
+        },
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/stockpipe-ticks/stream/x",
+    }
+
+
+def event(records: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Records": records}
