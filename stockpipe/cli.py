@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -26,10 +27,11 @@ from producer.options import SourceName, SourceOptions, build_source
 from producer.publisher import KinesisPublisher, StreamNotFound
 from producer.run import produce, stop_on_signals
 from producer.sources.replay import ReplayFormatError
-from stockpipe import stack
+from stockpipe import alerts_feed, stack
 from stockpipe.demo import Progress as DemoProgress
 from stockpipe.demo import percentile, run_demo
 from stockpipe.emulator import EmulatorError
+from stockpipe.trend_local import topic_arn, trend_event_source
 
 app = typer.Typer(
     help="Real-time stock market analytics pipeline: Kinesis, KCL, S3 Parquet, DynamoDB, SNS.\n\n"
@@ -153,9 +155,11 @@ def demo(
         ) as bars:
             produced = bars.add_task("produced to Kinesis", total=ticks, extra="")
             stored = bars.add_task("in S3 + DynamoDB", total=ticks, extra="")
+            alerted = bars.add_task("trend alerts (SNS -> SQS)", total=None, extra="")
 
             def show(p: DemoProgress) -> None:
                 bars.update(produced, completed=p.produced)
+                bars.update(alerted, completed=p.alerts)
                 lag = percentile(p.lags_ms[-500:], 0.5)
                 bars.update(
                     stored,
@@ -213,6 +217,87 @@ def consume(
         driver = driver_for(settings, lambda: make_processor(settings))
         driver.run(stop)
         err.print(f"stopped after {driver.records_delivered} record(s)")
+
+
+@app.command()
+def alerts(
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Tail trend alerts from the local SQS queue subscribed to the alerts topic (Ctrl-C ends).
+
+    Alerts appear while something runs the trend handler: `stockpipe demo`, or
+    `stockpipe trend` next to `stockpipe consume`.
+    """
+    settings = _settings(verbose)
+    stop = threading.Event()
+    stop_on_signals(stop)
+    with _user_errors(), _target(settings, allow_embedded=False) as target:
+        sqs = aws.client("sqs", region=settings.region)
+        queue_url = sqs.get_queue_url(QueueName=settings.alerts_queue)["QueueUrl"]
+        err.print(f"waiting for alerts on {queue_url} ({target.endpoint or 'real AWS'})")
+        while not stop.is_set():
+            for alert in alerts_feed.receive(sqs, queue_url, wait_s=1):
+                if json_output:
+                    print(orjson.dumps(alert).decode(), flush=True)
+                else:
+                    colour = "green" if alert["signal"] == "BUY" else "red"
+                    values = alert["indicators"]
+                    out.print(
+                        f"[{colour}]{alert['signal']:<4}[/] {alert['symbol']:<8} "
+                        f"{alert['bar_time']}  price {alert['price']:.2f}  "
+                        f"SMA {values['sma_fast']:.2f}/{values['sma_slow']:.2f}  "
+                        f"RSI {values['rsi_14'] or float('nan'):.1f}"
+                    )
+
+
+@app.command()
+def trend(verbose: Verbose = False) -> None:
+    """Run the trend Lambda's handler locally on the ticks table's DynamoDB stream (Ctrl-C).
+
+    The emulator cannot run Lambda code, so this is the local event source mapping.
+    """
+    settings = _settings(verbose)
+    stop = threading.Event()
+    stop_on_signals(stop)
+    with _user_errors(), _target(settings, allow_embedded=False) as target:
+        if not target.is_local:
+            raise typer.BadParameter("on AWS the trend handler runs as a Lambda (docs/deploy.md)")
+        source = trend_event_source(settings)
+        err.print(f"trend handler on the stream of {settings.ticks_table} ({target.endpoint})")
+        source.run(stop)
+        err.print(f"stopped after {source.records_delivered} stream record(s)")
+
+
+@app.command()
+def subscribe(
+    protocol: Annotated[str, typer.Argument(help="email, sms, sqs, https or lambda")],
+    endpoint: Annotated[str, typer.Argument(help="address, phone number (E.164) or ARN/URL")],
+    symbol: Annotated[
+        list[str] | None, typer.Option("--symbol", help="Only these symbols (repeatable).")
+    ] = None,
+    signal: Annotated[
+        list[str] | None, typer.Option("--signal", help="Only BUY or SELL (repeatable).")
+    ] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Subscribe an endpoint to trend alerts, optionally filtered by symbol and signal.
+
+    Example: stockpipe subscribe email me@example.com --symbol AAPL --signal BUY
+    (email subscriptions must be confirmed from the message SNS sends).
+    """
+    settings = _settings(verbose)
+    with _user_errors(), _target(settings, allow_embedded=False):
+        arn = alerts_feed.subscribe(
+            aws.client("sns", region=settings.region),
+            topic_arn(settings),
+            protocol,
+            endpoint,
+            symbols=symbol or [],
+            signals=signal or [],
+        )
+        policy = alerts_feed.filter_policy(symbol or [], signal or [])
+        err.print(f"subscribed {protocol}:{endpoint} {policy or '(all alerts)'}: {arn}")
 
 
 @app.command(name="produce")

@@ -1,8 +1,9 @@
 """The embedded demo: synthetic quotes through every part of the pipeline built so far.
 
 Producer -> Kinesis -> local driver + record processor -> S3 Parquet + DynamoDB (+ dead
-letters). A few malformed records are put straight into the stream, as a buggy producer
-would, to show that they are dead-lettered with their reason and that nothing stops.
+letters) -> DynamoDB stream -> trend handler (in-process) -> SNS -> the local SQS queue.
+A few malformed records are put straight into the stream, as a buggy producer would, to
+show that they are dead-lettered with their reason and that nothing stops.
 Counts in the summary are read back from the stores, for this run's ticks only.
 """
 
@@ -25,9 +26,10 @@ from consumer.batch import Batch
 from consumer.local_driver import driver_for
 from consumer.sinks import BatchSink
 from producer.publisher import KinesisPublisher
-from producer.run import produce
+from producer.run import ProduceStats, produce
 from producer.sources.synthetic import SyntheticSource
-from stockpipe import inventory, stream_reader
+from stockpipe import alerts_feed, inventory, stream_reader
+from stockpipe.trend_local import trend_event_source
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ class DemoReport:
     dynamodb_rows: int
     s3_rows: int
     dead_letters: int
+    alerts: int
     lag_ms_p50: float | None
     lag_ms_p95: float | None
     symbols: list[str]
@@ -60,6 +63,7 @@ class Progress:
     produced: int = 0
     stored: int = 0
     dead_letters: int = 0
+    alerts: int = 0
     lags_ms: list[int] = field(default_factory=list)
 
 
@@ -131,6 +135,107 @@ def percentile(values: list[int], q: float) -> float | None:
     return float(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))])
 
 
+class DemoRun:
+    """One demo run: its consumer and trend stages run in threads while it produces."""
+
+    def __init__(self, settings: Settings, on_progress: Callable[[Progress], None] | None):
+        self.settings = settings
+        self.on_progress = on_progress or (lambda _p: None)
+        self.kinesis = aws.client("kinesis", region=settings.region)
+        self.sqs = aws.client("sqs", region=settings.region)
+        self.queue_url = self.sqs.get_queue_url(QueueName=settings.alerts_queue)["QueueUrl"]
+        self.marker = uuid.uuid4().hex
+        self.progress = Progress()
+        self.run_ids: set[str] = set()
+        self.alerts: list[dict[str, object]] = []
+        sink = WatchingSink(make_sink(settings), self.run_ids, self.progress, self.marker.encode())
+        self.driver = driver_for(settings, lambda: make_processor(settings, sink))
+        self.trend = trend_event_source(settings)
+
+    def remember(self, tick: Tick) -> None:
+        self.run_ids.add(tick.id)
+        self.progress.produced += 1
+        if self.progress.produced % 100 == 0:
+            self.on_progress(self.progress)
+
+    def send_malformed(self) -> int:
+        bad = malformed_records(self.marker)
+        for data in bad:
+            self.kinesis.put_record(
+                StreamName=self.settings.stream_name, Data=data, PartitionKey="AAPL"
+            )
+        return len(bad)
+
+    def produce(self, ticks: int, seed: int, step_ms: int) -> ProduceStats:
+        """Synthetic ticks in simulated time that ends now (recent bars for the trend)."""
+        settings = self.settings
+        publisher = KinesisPublisher(
+            self.kinesis,
+            settings.stream_name,
+            buffer_records=settings.producer_buffer_records,
+            linger_s=settings.producer_linger_ms / 1000,
+            max_attempts=settings.producer_max_attempts,
+        ).start()
+        rounds = -(-ticks // len(settings.symbols))
+        start_ms = int(time.time() * 1000) - rounds * step_ms
+        source = SyntheticSource(
+            settings.symbols, seed=seed, step_ms=step_ms, start_ms=start_ms - start_ms % 60_000
+        )
+        return produce(source, publisher, limit=ticks, on_tick=self.remember)
+
+    def follow(self, expected_dead: int, threads: list[threading.Thread], timeout_s: float) -> None:
+        """Until every tick is stored, every bad record dead-lettered, the trend caught up."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and all(t.is_alive() for t in threads):
+            stored = self.progress.stored >= len(self.run_ids)
+            dead = self.progress.dead_letters >= expected_dead
+            if stored and dead and self.trend.idle_polls >= 3:
+                return
+            self.collect_alerts(wait=False)
+            time.sleep(0.2)
+
+    def collect_alerts(self, *, wait: bool) -> None:
+        if wait:
+            self.alerts += alerts_feed.drain(self.sqs, self.queue_url)
+        else:
+            self.alerts += alerts_feed.receive(self.sqs, self.queue_url, wait_s=0)
+        self.progress.alerts = len(self.alerts)
+        self.on_progress(self.progress)
+
+    def report(
+        self, stats: ProduceStats, start_positions: dict[str, str], seconds: float
+    ) -> DemoReport:
+        """Counts read back from the stream and the stores, for this run's ticks only."""
+        settings, run_ids = self.settings, self.run_ids
+        seen = set(_tick_ids(stream_reader.drain(self.kinesis, start_positions)))
+        dynamo_ids = inventory.dynamodb_tick_ids(
+            aws.client("dynamodb", region=settings.region), settings.ticks_table
+        )
+        s3 = aws.client("s3", region=settings.region)
+        history = inventory.parquet_frame(s3, settings.bucket, ["id"])
+        parquet_ids = history["id"].to_list() if history.height else []
+        letters = [
+            d
+            for d in inventory.dead_letters(s3, settings.bucket)
+            if self.marker in (d.get("data_text") or "")
+        ]
+        return DemoReport(
+            produced=stats.produced,
+            in_stream=len(run_ids & seen),
+            rejected=stats.rejected,
+            retried=stats.retried,
+            failed=stats.failed,
+            dynamodb_rows=sum(i in run_ids for i in dynamo_ids),
+            s3_rows=sum(i in run_ids for i in parquet_ids),
+            dead_letters=len(letters),
+            alerts=len(self.alerts),
+            lag_ms_p50=percentile(self.progress.lags_ms, 0.50),
+            lag_ms_p95=percentile(self.progress.lags_ms, 0.95),
+            symbols=list(settings.symbols),
+            seconds=round(seconds, 2),
+        )
+
+
 def run_demo(
     settings: Settings,
     *,
@@ -141,73 +246,25 @@ def run_demo(
     timeout_s: float = 300.0,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> DemoReport:
-    """Produce `ticks` synthetic ticks in simulated time and follow them into the stores."""
+    """Produce `ticks` synthetic ticks and follow them through every stage into the stores."""
     started = time.perf_counter()
-    kinesis = aws.client("kinesis", region=settings.region)
-    start_positions = stream_reader.iterators(kinesis, settings.stream_name, "LATEST")
-    marker = uuid.uuid4().hex
-    progress = Progress()
-    run_ids: set[str] = set()
-    sink = WatchingSink(make_sink(settings), run_ids, progress, marker.encode())
-    driver = driver_for(settings, lambda: make_processor(settings, sink))
-    stop_driver = threading.Event()
-    driver_thread = threading.Thread(target=driver.run, args=(stop_driver,), name="driver")
-    driver_thread.start()
-    try:
-        bad = malformed_records(marker) if bad_records else []
-        for data in bad:
-            kinesis.put_record(StreamName=settings.stream_name, Data=data, PartitionKey="AAPL")
-
-        def remember(tick: Tick) -> None:
-            run_ids.add(tick.id)
-            progress.produced += 1
-            if on_progress is not None and progress.produced % 100 == 0:
-                on_progress(progress)
-
-        publisher = KinesisPublisher(
-            kinesis,
-            settings.stream_name,
-            buffer_records=settings.producer_buffer_records,
-            linger_s=settings.producer_linger_ms / 1000,
-            max_attempts=settings.producer_max_attempts,
-        ).start()
-        source = SyntheticSource(settings.symbols, seed=seed, step_ms=step_ms)
-        stats = produce(source, publisher, limit=ticks, on_tick=remember)
-        deadline = time.monotonic() + timeout_s
-        while (progress.stored < len(run_ids) or progress.dead_letters < len(bad)) and (
-            time.monotonic() < deadline and driver_thread.is_alive()
-        ):
-            if on_progress is not None:
-                on_progress(progress)
-            time.sleep(0.2)
-    finally:
-        stop_driver.set()
-        driver_thread.join()
-    if on_progress is not None:
-        on_progress(progress)
-    seen = set(_tick_ids(stream_reader.drain(kinesis, start_positions)))
-    dynamo_ids = inventory.dynamodb_tick_ids(
-        aws.client("dynamodb", region=settings.region), settings.ticks_table
-    )
-    s3 = aws.client("s3", region=settings.region)
-    history = inventory.parquet_frame(s3, settings.bucket, ["id"])
-    parquet_ids = history["id"].to_list() if history.height else []
-    letters = [
-        d
-        for d in inventory.dead_letters(s3, settings.bucket)
-        if marker in (d.get("data_text") or "")
+    run = DemoRun(settings, on_progress)
+    alerts_feed.drain(run.sqs, run.queue_url)  # alerts of earlier runs are not this run's
+    start_positions = stream_reader.iterators(run.kinesis, settings.stream_name, "LATEST")
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=run.driver.run, args=(stop,), name="driver"),
+        threading.Thread(target=run.trend.run, args=(stop,), name="trend"),
     ]
-    return DemoReport(
-        produced=stats.produced,
-        in_stream=len(run_ids & seen),
-        rejected=stats.rejected,
-        retried=stats.retried,
-        failed=stats.failed,
-        dynamodb_rows=sum(i in run_ids for i in dynamo_ids),
-        s3_rows=sum(i in run_ids for i in parquet_ids),
-        dead_letters=len(letters),
-        lag_ms_p50=percentile(progress.lags_ms, 0.50),
-        lag_ms_p95=percentile(progress.lags_ms, 0.95),
-        symbols=list(settings.symbols),
-        seconds=round(time.perf_counter() - started, 2),
-    )
+    for thread in threads:
+        thread.start()
+    try:
+        expected_dead = run.send_malformed() if bad_records else 0
+        stats = run.produce(ticks, seed, step_ms)
+        run.follow(expected_dead, threads, timeout_s)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    run.collect_alerts(wait=True)
+    return run.report(stats, start_positions, time.perf_counter() - started)

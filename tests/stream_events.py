@@ -7,6 +7,8 @@ from typing import Any
 from common import tables
 from lambdas.trend.engine import TickIn
 
+FIRST_SEQUENCE = 1_100_000_000_017_454_423_009  # as DynamoDB Streams numbers them: > 64 bits
+
 
 def stream_record(
     symbol: str, tick: TickIn, sequence: int, event_name: str = "INSERT"
@@ -29,7 +31,7 @@ def stream_record(
         "dynamodb": {
             "Keys": {k: image[k] for k in (tables.PARTITION_KEY, tables.SORT_KEY)},
             "NewImage": image,
-            "SequenceNumber": f"{sequence:021d}",
+            "SequenceNumber": str(FIRST_SEQUENCE + sequence),
             "SizeBytes": 200,
             "StreamViewType": "NEW_IMAGE",
         },

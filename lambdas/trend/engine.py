@@ -83,7 +83,7 @@ class SymbolState:
     bars_closed: int = 0
     last_alert_bar: int | None = None  # bars_closed at the last alert
     late_ticks: int = 0
-    last_stream_sequence: int = 0
+    last_stream_sequence: str = "0"  # decimal: stream sequence numbers exceed 64 bits
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-safe: bar starts become string keys."""

@@ -101,11 +101,12 @@ class TrendProcessor:
     ) -> None:
         for attempt in range(1, SAVE_ATTEMPTS + 1):
             state, pending, version = self._store.load(symbol)
-            fresh = [(n, tick) for n, tick, _ in items if n > state.last_stream_sequence]
+            applied = int(state.last_stream_sequence)
+            fresh = [(n, tick) for n, tick, _ in items if n > applied]
             if fresh:
                 late_before = state.late_ticks
                 signals = apply(state, [t for _, t in fresh], self.settings.trend)
-                state.last_stream_sequence = max(n for n, _ in fresh)
+                state.last_stream_sequence = str(max(n for n, _ in fresh))
                 pending = pending + [alert_body(s) for s in signals]
                 try:
                     version = self._store.save(state, pending, version)

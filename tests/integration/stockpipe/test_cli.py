@@ -43,6 +43,7 @@ def test_demo_json_brings_up_its_own_stack_and_counts_every_tick() -> None:
     assert report["produced"] == report["in_stream"] == 2000
     assert report["dynamodb_rows"] == report["s3_rows"] == 2000
     assert report["dead_letters"] == 4  # the malformed records the demo sends on purpose
+    assert report["alerts"] > 0  # 100 simulated minutes of 5 symbols cross a few times
     assert report["rejected"] == 0 and report["failed"] == 0
     assert 0 < report["lag_ms_p50"] <= report["lag_ms_p95"]
 
@@ -105,7 +106,9 @@ def test_produce_to_a_missing_stream_fails_with_a_clear_message(aws_env: str) ->
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("command", ["demo", "produce", "up", "consume"])
+@pytest.mark.parametrize(
+    "command", ["demo", "produce", "up", "consume", "alerts", "trend", "subscribe"]
+)
 def test_help_explains_each_command(command: str) -> None:
     result = run([command, "--help"], dict(os.environ), timeout=60)
     assert result.returncode == 0 and "Usage" in result.stdout
@@ -134,3 +137,84 @@ def test_consume_runs_the_local_driver_until_ctrl_c(resources: Resources, tmp_pa
         consumer.send_signal(signal.SIGINT)
         assert consumer.wait(timeout=30) == 0
     assert "stopped after 700 record(s)" in (tmp_path / "consume.log").read_text()
+
+
+def test_alerts_json_prints_each_alert_on_its_own_line(
+    resources: Resources, tmp_path: Path
+) -> None:
+    body = {
+        "symbol": "AAPL",
+        "signal": "BUY",
+        "bar_time": "2025-11-24T15:00:00+00:00",
+        "bar_start_ms": 1,
+        "price": 1.5,
+        "indicators": {},
+        "rule": "SMA5 crossed above",
+    }
+    aws.client("sns").publish(TopicArn=resources.alerts_topic_arn, Message=json.dumps(body))
+    tail = subprocess.Popen(
+        [*STOCKPIPE, "alerts", "--json"],
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=(tmp_path / "e.log").open("w"),
+        text=True,
+    )
+    try:
+        assert tail.stdout is not None
+        assert json.loads(tail.stdout.readline()) == body
+    finally:
+        tail.send_signal(signal.SIGINT)
+        tail.wait(timeout=30)
+
+
+def test_subscribe_sets_the_filter_policy(resources: Resources) -> None:
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="mine")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    result = run(
+        ["subscribe", "sqs", arn, "--symbol", "aapl", "--signal", "buy"],
+        dict(os.environ),
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    sns = aws.client("sns")
+    [mine] = [s for s in sns.list_subscriptions()["Subscriptions"] if s["Endpoint"] == arn]
+    attributes = sns.get_subscription_attributes(SubscriptionArn=mine["SubscriptionArn"])
+    assert json.loads(attributes["Attributes"]["FilterPolicy"]) == {
+        "symbol": ["AAPL"],
+        "signal": ["BUY"],
+    }
+
+
+def test_trend_runs_the_handler_on_the_table_stream(resources: Resources, tmp_path: Path) -> None:
+    dynamodb = aws.client("dynamodb")
+    for i in range(5):
+        dynamodb.put_item(
+            TableName="stockpipe-ticks",
+            Item={
+                "symbol": {"S": "AAPL"},
+                "sk": {"S": f"{i:016d}#t{i}"},
+                "id": {"S": f"t{i}"},
+                "event_time_ms": {"N": str(1_764_000_000_000 + i * 60_000)},
+                "price": {"N": "100.5"},
+                "volume": {"N": "10"},
+            },
+        )
+    trend = subprocess.Popen(
+        [*STOCKPIPE, "trend"], env=dict(os.environ), stderr=(tmp_path / "trend.log").open("w")
+    )
+    try:
+        deadline = time.monotonic() + 30
+        state = None
+        while state is None and time.monotonic() < deadline:
+            state = dynamodb.get_item(
+                TableName="stockpipe-trend-state", Key={"symbol": {"S": "AAPL"}}
+            ).get("Item")
+            time.sleep(0.3)
+        assert state is not None and json.loads(state["state"]["S"])["bars_closed"] == 3
+    finally:
+        trend.send_signal(signal.SIGINT)
+        assert trend.wait(timeout=30) == 0
+    assert "stopped after 5 stream record(s)" in (tmp_path / "trend.log").read_text()
