@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common import aws, tables
+from common.logs import setup_logging
 from lambdas.trend import metrics
 from lambdas.trend.alerts import alert_body, publish_args
 from lambdas.trend.engine import TickIn, TrendConfig, apply
@@ -150,7 +151,7 @@ def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
     """AWS Lambda entry point; clients and settings are made once per container."""
     global _processor  # noqa: PLW0603 - one processor per Lambda container, made lazily
     if _processor is None:
-        logging.getLogger().setLevel(os.environ.get("STOCKPIPE_LOG_LEVEL", "INFO"))
+        setup_logging(os.environ.get("STOCKPIPE_LOG_LEVEL", "INFO"), "json")
         _processor = TrendProcessor(
             HandlerSettings.from_env(os.environ), aws.client("dynamodb"), aws.client("sns")
         )

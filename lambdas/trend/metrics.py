@@ -1,13 +1,17 @@
-"""CloudWatch metrics as Embedded Metric Format log lines (no API calls, no extra package).
+"""CloudWatch metrics as Embedded Metric Format lines (no API calls, no extra package).
 
-Written through logging (stderr locally, CloudWatch Logs in Lambda), never to stdout, so a
-local run's stdout stays clean.
+An EMF line must be the JSON document itself, so metrics have their own plain handler
+instead of the JSON log formatter. They are written to stderr (CloudWatch Logs in Lambda);
+outside Lambda they are off unless the `stockpipe.metrics` logger is set to INFO.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
+from typing import Any
 
 import orjson
 
@@ -15,8 +19,19 @@ NAMESPACE = "stockpipe"
 log = logging.getLogger("stockpipe.metrics")
 
 
-def emit(counts: dict[str, int], *, dimensions: dict[str, str]) -> None:
-    document = {
+def configure() -> None:
+    """Once per process: a raw-message handler; INFO inside Lambda, WARNING elsewhere."""
+    if log.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else logging.WARNING)
+
+
+def document(counts: dict[str, int], dimensions: dict[str, str]) -> dict[str, Any]:
+    return {
         "_aws": {
             "Timestamp": int(time.time() * 1000),
             "CloudWatchMetrics": [
@@ -30,4 +45,9 @@ def emit(counts: dict[str, int], *, dimensions: dict[str, str]) -> None:
         **dimensions,
         **counts,
     }
-    log.info(orjson.dumps(document).decode())
+
+
+def emit(counts: dict[str, int], *, dimensions: dict[str, str]) -> None:
+    configure()
+    if log.isEnabledFor(logging.INFO):
+        log.info(orjson.dumps(document(counts, dimensions)).decode())

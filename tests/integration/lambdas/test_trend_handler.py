@@ -209,3 +209,19 @@ def test_message_attributes_and_subject_are_set(resources: Resources) -> None:
     assert envelope["MessageAttributes"]["symbol"]["Value"] == "AAPL"
     assert envelope["MessageAttributes"]["signal"]["Value"] == "BUY"
     assert envelope["Subject"].startswith("BUY AAPL @ ")
+
+
+def test_the_lambda_entry_point_reads_its_environment_once(
+    resources: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lambdas.trend import handler as entry
+
+    monkeypatch.setattr(entry, "_processor", None)
+    monkeypatch.setenv("STOCKPIPE_ALERTS_TOPIC_ARN", resources.alerts_topic_arn)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "stockpipe-trend")
+    records = records_for("AAPL", CLOSES)
+    assert entry.handler(event(records[:120]), None) == {"batchItemFailures": []}
+    first = entry._processor
+    assert entry.handler(event(records[120:]), None) == {"batchItemFailures": []}
+    assert entry._processor is first  # clients and settings made once per container
+    assert len(received(resources)) == 2

@@ -218,3 +218,38 @@ def test_trend_runs_the_handler_on_the_table_stream(resources: Resources, tmp_pa
         trend.send_signal(signal.SIGINT)
         assert trend.wait(timeout=30) == 0
     assert "stopped after 5 stream record(s)" in (tmp_path / "trend.log").read_text()
+
+
+def test_consume_killed_with_sigkill_and_restarted_loses_and_duplicates_nothing(
+    resources: Resources, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "STOCKPIPE_CONSUMER_FLUSH_AGE_MS": "100",
+        "STOCKPIPE_CONSUMER_FLUSH_RECORDS": "300",
+    }
+    produced = run(["produce", "--simulated-time", "--limit", "3000"], env)
+    assert produced.returncode == 0, produced.stderr
+    log = (tmp_path / "consume.log").open("w")
+    first = subprocess.Popen([*STOCKPIPE, "consume"], env=env, stderr=log)
+    # GIVEN a consumer killed mid-stream (some flushes written, some not checkpointed)
+    deadline = time.monotonic() + 60
+    while len(inventory.dynamodb_tick_ids(aws.client("dynamodb"), "stockpipe-ticks")) < 600:
+        assert time.monotonic() < deadline, "the consumer made no progress"
+        time.sleep(0.05)
+    first.kill()
+    first.wait()
+    partial = len(inventory.dynamodb_tick_ids(aws.client("dynamodb"), "stockpipe-ticks"))
+    assert partial < 3000
+    # WHEN it is restarted THEN every tick is stored exactly once in both stores
+    second = subprocess.Popen([*STOCKPIPE, "consume"], env=env, stderr=log)
+    try:
+        assert len(wait_for_rows(3000)) == 3000
+        time.sleep(1)
+    finally:
+        second.send_signal(signal.SIGINT)
+        second.wait(timeout=30)
+    ids = inventory.dynamodb_tick_ids(aws.client("dynamodb"), "stockpipe-ticks")
+    parquet = inventory.parquet_frame(aws.client("s3"), "stockpipe-history", ["id"])
+    assert len(ids) == len(set(ids)) == 3000
+    assert sorted(parquet["id"].to_list()) == sorted(ids)
