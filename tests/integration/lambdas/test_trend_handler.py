@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -217,6 +218,9 @@ def test_the_lambda_entry_point_reads_its_environment_once(
     from lambdas.trend import handler as entry
 
     monkeypatch.setattr(entry, "_processor", None)
+    # the entry point sets up JSON logging on the root logger: undo that after the test
+    monkeypatch.setattr(logging.root, "handlers", logging.root.handlers[:])
+    monkeypatch.setattr(logging.root, "level", logging.root.level)
     monkeypatch.setenv("STOCKPIPE_ALERTS_TOPIC_ARN", resources.alerts_topic_arn)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "stockpipe-trend")
     records = records_for("AAPL", CLOSES)
