@@ -93,8 +93,9 @@ def up(
 ) -> None:
     """Start the local stack (AWS emulator + resources) and keep it running until Ctrl-C.
 
-    Other stockpipe commands find it automatically. Note: the emulator keeps its data in
-    memory, so stopping it discards the stream, tables and history.
+    Other stockpipe commands find it automatically. The emulator keeps its data in memory:
+    the S3 history is saved on a clean stop and restored on the next start; the stream,
+    tables and queued alerts are not kept.
     """
     settings = _settings(verbose)
     stop = threading.Event()

@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from common import aws
 from common.settings import Settings
-from stockpipe import emulator
+from stockpipe import emulator, history_snapshot
 from stockpipe.provision import Resources, provision
 
 log = logging.getLogger(__name__)
@@ -85,12 +87,20 @@ def local_stack(
     emu = emulator.Emulator(port=port, log_path=log_path)
     endpoint = emu.start()
     state_file = state_dir() / "stack.json"
+    history = state_dir() / "history"
     try:
         use_endpoint(endpoint)
         resources = provision(settings)
         if record:
+            history_snapshot.restore(aws.client("s3"), settings.bucket, history)
             state_file.write_text(json.dumps({"endpoint": endpoint, "pid": emu.pid}))
         yield endpoint, resources
+        if record:  # a clean stop: replace the saved history with the current one
+            fresh = history.with_name("history.new")
+            shutil.rmtree(fresh, ignore_errors=True)
+            history_snapshot.save(aws.client("s3"), settings.bucket, fresh)
+            shutil.rmtree(history, ignore_errors=True)
+            fresh.rename(history)
     finally:
         if record:
             state_file.unlink(missing_ok=True)

@@ -253,3 +253,35 @@ def test_consume_killed_with_sigkill_and_restarted_loses_and_duplicates_nothing(
     parquet = inventory.parquet_frame(aws.client("s3"), "stockpipe-history", ["id"])
     assert len(ids) == len(set(ids)) == 3000
     assert sorted(parquet["id"].to_list()) == sorted(ids)
+
+
+def test_up_keeps_the_parquet_history_across_a_restart(tmp_path: Path) -> None:
+    env = env_without_endpoint()
+    state = Path(env["STOCKPIPE_STATE_DIR"]) / "stack.json"
+
+    def start() -> tuple[subprocess.Popen[bytes], str]:
+        up = subprocess.Popen([*STOCKPIPE, "up"], env=env, stderr=(tmp_path / "up.log").open("a"))
+        deadline = time.monotonic() + 60
+        while not state.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return up, json.loads(state.read_text())["endpoint"]
+
+    def history(endpoint: str) -> list[str]:
+        s3 = aws.client("s3", endpoint_url=endpoint)
+        return sorted(inventory.keys(s3, "stockpipe-history", ""))
+
+    up, endpoint = start()
+    try:
+        assert run(["demo", "--ticks", "300", "--json"], env).returncode == 0
+        before = history(endpoint)
+    finally:
+        up.send_signal(signal.SIGINT)
+        assert up.wait(timeout=30) == 0
+    assert any(k.startswith("ticks/") for k in before)
+    assert any(k.startswith("dead-letter/") for k in before)
+    up, endpoint = start()
+    try:
+        assert history(endpoint) == before
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=30)

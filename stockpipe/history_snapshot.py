@@ -1,0 +1,43 @@
+"""Keep the local stack's S3 history across `stockpipe up` restarts.
+
+The emulator holds everything in memory. On a clean stop `stockpipe up` copies the bucket's
+history and dead letters into its state folder, and puts them back after the next start,
+so `stockpipe query` still finds them. The stream, the tables and queued alerts are not kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from consumer.encode import DEAD_LETTER_PREFIX, TICKS_PREFIX
+from stockpipe.inventory import keys
+
+log = logging.getLogger(__name__)
+
+
+def save(s3: Any, bucket: str, folder: Path) -> int:
+    """Copy history objects to `folder` (replacing what was there); returns how many."""
+    saved = 0
+    for prefix in (TICKS_PREFIX, DEAD_LETTER_PREFIX):
+        for key in keys(s3, bucket, prefix):
+            target = folder / key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            saved += 1
+    log.info("saved %d history object(s) to %s", saved, folder)
+    return saved
+
+
+def restore(s3: Any, bucket: str, folder: Path) -> int:
+    """Put saved history objects back under their keys; returns how many."""
+    restored = 0
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        s3.put_object(
+            Bucket=bucket, Key=path.relative_to(folder).as_posix(), Body=path.read_bytes()
+        )
+        restored += 1
+    if restored:
+        log.info("restored %d history object(s) from %s", restored, folder)
+    return restored
