@@ -7,7 +7,6 @@ failure, and raises SinkError when it cannot be made durable.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -15,6 +14,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from common import tables
+from common.backoff import full_jitter
 from consumer import encode
 from consumer.batch import Batch
 
@@ -92,8 +92,9 @@ class DynamoTicks:
                 if not requests:
                     return
             if attempt < self._max_attempts:
-                ceiling = min(self._max_backoff_s, self._base_backoff_s * 2**attempt)
-                self._sleep(ceiling * random.random())
+                self._sleep(
+                    full_jitter(attempt, base_s=self._base_backoff_s, cap_s=self._max_backoff_s)
+                )
         raise SinkError(
             f"{len(requests)} item(s) still unprocessed by {self._table} "
             f"after {self._max_attempts} attempts"

@@ -6,11 +6,10 @@ import logging
 import sys
 import threading
 
-from common import aws
 from common.logs import setup_logging
 from common.settings import Settings
 from producer.options import SourceOptions, build_source
-from producer.publisher import KinesisPublisher
+from producer.publisher import publisher_for
 from producer.run import produce, stop_on_signals
 
 log = logging.getLogger("producer")
@@ -23,13 +22,7 @@ def main() -> int:
     stop = threading.Event()
     stop_on_signals(stop)
     source = build_source(options, settings.symbols)
-    publisher = KinesisPublisher(
-        aws.client("kinesis", region=settings.region),
-        settings.stream_name,
-        buffer_records=settings.producer_buffer_records,
-        linger_s=settings.producer_linger_ms / 1000,
-        max_attempts=settings.producer_max_attempts,
-    ).start()
+    publisher = publisher_for(settings)
     log.info(
         "producing %s quotes for %s to %s",
         source.name,

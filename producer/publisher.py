@@ -18,6 +18,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from common import aws
+from common.backoff import full_jitter
+from common.settings import Settings
 from common.tick import Tick
 from producer.batching import MAX_RECORDS_PER_CALL, Entry, batches
 
@@ -187,6 +190,17 @@ class KinesisPublisher:
         return failed
 
     def _backoff(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(cap, base * 2^attempt))."""
-        ceiling = min(self._max_backoff_s, self._base_backoff_s * 2**attempt)
-        return float(ceiling * self._jitter())
+        return full_jitter(
+            attempt, base_s=self._base_backoff_s, cap_s=self._max_backoff_s, jitter=self._jitter
+        )
+
+
+def publisher_for(settings: Settings, client: Any | None = None) -> KinesisPublisher:
+    """A started publisher on the configured stream with the configured limits."""
+    return KinesisPublisher(
+        client or aws.client("kinesis", region=settings.region),
+        settings.stream_name,
+        buffer_records=settings.producer_buffer_records,
+        linger_s=settings.producer_linger_ms / 1000,
+        max_attempts=settings.producer_max_attempts,
+    ).start()

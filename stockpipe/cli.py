@@ -24,7 +24,7 @@ from consumer.app import make_processor
 from consumer.daemon import DaemonError, run_daemon
 from consumer.local_driver import driver_for
 from producer.options import SourceName, SourceOptions, build_source
-from producer.publisher import KinesisPublisher, StreamNotFound
+from producer.publisher import StreamNotFound, publisher_for
 from producer.run import produce, stop_on_signals
 from producer.sources.replay import ReplayFormatError
 from stockpipe import alerts_feed, stack
@@ -350,13 +350,7 @@ def produce_command(
         quote_source = build_source(options, settings.symbols)
         where = target.endpoint or "real AWS"
         err.print(f"producing {source} quotes to stream {settings.stream_name} on {where}")
-        publisher = KinesisPublisher(
-            aws.client("kinesis", region=settings.region),
-            settings.stream_name,
-            buffer_records=settings.producer_buffer_records,
-            linger_s=settings.producer_linger_ms / 1000,
-            max_attempts=settings.producer_max_attempts,
-        ).start()
+        publisher = publisher_for(settings)
         with Progress(
             TextColumn("{task.description}"), MofNCompleteColumn(), TimeElapsedColumn(), console=err
         ) as bar:

@@ -25,7 +25,7 @@ from consumer.app import make_processor, make_sink
 from consumer.batch import Batch
 from consumer.local_driver import driver_for
 from consumer.sinks import BatchSink
-from producer.publisher import KinesisPublisher
+from producer.publisher import publisher_for
 from producer.run import ProduceStats, produce
 from producer.sources.synthetic import SyntheticSource
 from stockpipe import alerts_feed, inventory, stream_reader
@@ -169,13 +169,7 @@ class DemoRun:
     def produce(self, ticks: int, seed: int, step_ms: int) -> ProduceStats:
         """Synthetic ticks in simulated time that ends now (recent bars for the trend)."""
         settings = self.settings
-        publisher = KinesisPublisher(
-            self.kinesis,
-            settings.stream_name,
-            buffer_records=settings.producer_buffer_records,
-            linger_s=settings.producer_linger_ms / 1000,
-            max_attempts=settings.producer_max_attempts,
-        ).start()
+        publisher = publisher_for(settings, self.kinesis)
         rounds = -(-ticks // len(settings.symbols))
         start_ms = int(time.time() * 1000) - rounds * step_ms
         source = SyntheticSource(
