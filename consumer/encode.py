@@ -15,14 +15,12 @@ import orjson
 import polars as pl
 
 from common import tables
+from common.history_tables import TICK_COLUMNS
 from consumer.batch import Batch, DeadLetter, partition_date
 
 TICKS_PREFIX = "ticks/"
 DEAD_LETTER_PREFIX = "dead-letter/"
-PARQUET_COLUMNS = [
-    "id", "symbol", "event_time", "event_time_ms", "price", "volume", "source", "change",
-    "change_pct", "ingest_lag_ms", "arrival_ms", "sequence_number",
-]  # fmt: skip
+PARQUET_COLUMNS = [name for name, _type in TICK_COLUMNS]
 
 
 def _first_sequence(sequence_numbers: list[str]) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common import aws, tables
+from common import aws, history_tables, tables
 from common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def provision(settings: Settings, clients: ClientFactory | None = None) -> Resou
     table_stream = _ticks_table(make("dynamodb"), settings.ticks_table)
     _state_table(make("dynamodb"), settings.trend_state_table)
     topic_arn, queue_url = _alerts(make("sns"), make("sqs"), settings)
-    _glue_database(make("glue"), settings.glue_database)
+    _glue_database(make("glue"), settings.glue_database, settings.bucket)
     log.info(
         "resources ready: stream %s, bucket %s, table %s",
         settings.stream_name,
@@ -177,9 +177,17 @@ def _alerts(sns: Any, sqs: Any, settings: Settings) -> tuple[str, str]:
     return topic_arn, queue_url
 
 
-def _glue_database(glue: Any, name: str) -> None:
+def _glue_database(glue: Any, name: str, bucket: str) -> None:
+    """The database and its history tables (partition projection: no crawler needed)."""
     try:
         glue.create_database(DatabaseInput={"Name": name, "Description": "stockpipe tick history"})
     except ClientError as e:
         if _error_code(e) != "AlreadyExistsException":
             raise
+    for table in history_tables.table_inputs(bucket):
+        try:
+            glue.create_table(DatabaseName=name, TableInput=table)
+        except ClientError as e:
+            if _error_code(e) != "AlreadyExistsException":
+                raise
+            glue.update_table(DatabaseName=name, TableInput=table)

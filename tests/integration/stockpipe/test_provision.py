@@ -56,3 +56,42 @@ def test_alerts_topic_delivers_to_the_local_queue(resources: Resources) -> None:
 
 def test_glue_database_exists(resources: Resources) -> None:
     assert aws.client("glue").get_database(Name=resources.glue_database)["Database"]["Name"]
+
+
+def test_glue_tables_project_partitions_and_match_the_parquet_the_consumer_writes(
+    resources: Resources,
+) -> None:
+    import io
+
+    import polars as pl
+
+    from consumer.batch import InRecord, PriceMemory, build_batch
+    from consumer.encode import parquet_objects
+    from tests.factories import NOW_S, a_tick
+
+    glue = aws.client("glue")
+    ticks = glue.get_table(DatabaseName=resources.glue_database, Name="ticks")["Table"]
+    parameters = ticks["Parameters"]
+    assert parameters["projection.enabled"] == "true"
+    assert parameters["projection.dt.type"] == "date"
+    assert parameters["storage.location.template"] == "s3://stockpipe-history/ticks/dt=${dt}/"
+    assert [p["Name"] for p in ticks["PartitionKeys"]] == ["dt"]
+    # the columns are exactly those of a file the consumer writes, with matching types
+    tick = a_tick()
+    batch = build_batch(
+        [InRecord(tick.encode(), "1", 0, tick.event_time_ms, "AAPL")],
+        "s-1",
+        PriceMemory(),
+        now_s=NOW_S,
+    )
+    [(_key, body)] = parquet_objects(batch)
+    schema = pl.read_parquet(io.BytesIO(body)).schema
+    athena_type = {pl.String: "string", pl.Int64: "bigint", pl.Float64: "double"}
+    columns = ticks["StorageDescriptor"]["Columns"]
+    assert [c["Name"] for c in columns] == list(schema)
+    for column in columns:
+        dtype = schema[column["Name"]]
+        expected = "timestamp" if isinstance(dtype, pl.Datetime) else athena_type[dtype]
+        assert column["Type"] == expected, column["Name"]
+    letters = glue.get_table(DatabaseName=resources.glue_database, Name="dead_letters")["Table"]
+    assert letters["Parameters"]["storage.location.template"].endswith("dead-letter/dt=${dt}/")
