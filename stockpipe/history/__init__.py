@@ -1,0 +1,1 @@
+"""History queries: the same Trino SQL on Athena (AWS) or DuckDB (local)."""
