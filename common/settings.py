@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     trend_cooldown_bars: int = Field(default=0, ge=0)
     trend_batch_size: int = Field(default=100, ge=1, le=10_000, description="records/invoke")
 
+    athena_workgroup: str = "stockpipe"
+    athena_output: str | None = Field(
+        default=None, description="query result location; default s3://<bucket>/athena-results/"
+    )
+
     log_format: str = Field(default="human", pattern="^(human|json)$")
     log_level: str = "INFO"
 

@@ -31,6 +31,10 @@ from stockpipe import alerts_feed, stack
 from stockpipe.demo import Progress as DemoProgress
 from stockpipe.demo import percentile, run_demo
 from stockpipe.emulator import EmulatorError
+from stockpipe.history.athena import AthenaQueryFailed
+from stockpipe.history.named import QUERIES
+from stockpipe.history.plan import QueryError
+from stockpipe.history.service import HistoryQueries, print_result, render_query
 from stockpipe.trend_local import topic_arn, trend_event_source
 
 app = typer.Typer(
@@ -68,7 +72,15 @@ def _user_errors() -> Iterator[None]:
             "the stack (docs/deploy.md), or set STOCKPIPE_STREAM_NAME."
         )
         raise typer.Exit(2) from e
-    except (ReplayFormatError, FileNotFoundError, EmulatorError, DaemonError, ValueError) as e:
+    except (
+        ReplayFormatError,
+        FileNotFoundError,
+        EmulatorError,
+        DaemonError,
+        QueryError,
+        AthenaQueryFailed,
+        ValueError,
+    ) as e:
         err.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from e
 
@@ -299,6 +311,59 @@ def subscribe(
         )
         policy = alerts_feed.filter_policy(symbol or [], signal or [])
         err.print(f"subscribed {protocol}:{endpoint} {policy or '(all alerts)'}: {arn}")
+
+
+@app.command()
+def query(
+    sql_or_name: Annotated[
+        str | None, typer.Argument(help="Trino SQL, or a named query (see --list).")
+    ] = None,
+    list_queries: Annotated[bool, typer.Option("--list", help="List the named queries.")] = False,
+    symbol: Annotated[str | None, typer.Option(help="Named queries: one symbol.")] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="Named queries: first day, YYYY-MM-DD.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Named queries: last day, YYYY-MM-DD.")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    explain: Annotated[
+        bool, typer.Option(help="Print the translated SQL and the files it would read.")
+    ] = False,
+    engine: Annotated[
+        str, typer.Option(help="auto (local stack if there is one, else Athena), local, athena")
+    ] = "auto",
+    verbose: Verbose = False,
+) -> None:
+    """Query the tick history with SQL: Athena on AWS, DuckDB on the local stack.
+
+    Tables: ticks (partitioned by dt = event date) and dead_letters (dt = arrival date).
+    Filter on dt to read fewer partitions. Example:
+    stockpipe query daily-ohlc --symbol AAPL --from 2025-11-20 --to 2025-11-24 --format json
+    """
+    if list_queries:
+        for named in QUERIES.values():
+            out.print(f"[bold]{named.name:<16}[/] {named.description}")
+        return
+    if not sql_or_name:
+        raise typer.BadParameter("give SQL or a named query (stockpipe query --list)")
+    if output not in ("table", "csv", "json") or engine not in ("auto", "local", "athena"):
+        raise typer.BadParameter("--format is table, csv or json; --engine auto, local or athena")
+    settings = _settings(verbose, quiet=output != "table")
+    with _user_errors(), _target(settings, allow_embedded=False) as target:
+        sql = render_query(sql_or_name, symbol=symbol, start=start, end=end)
+        use_local = engine == "local" or (engine == "auto" and target.is_local)
+        runner = HistoryQueries(settings)
+        if explain:
+            err.print(runner.explain(sql, local=use_local))
+            return
+        result = runner.run(sql, local=use_local)
+    print_result(result, output, out)
+    err.print(
+        f"{len(result.rows)} row(s) in {result.seconds:.2f} s, "
+        f"{result.bytes_read:,} bytes read"
+        + (f" from {result.files_read} file(s)" if use_local else " (Athena scanned)")
+    )
 
 
 @app.command(name="produce")
