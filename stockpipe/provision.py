@@ -46,6 +46,7 @@ def provision(settings: Settings, clients: ClientFactory | None = None) -> Resou
     _state_table(make("dynamodb"), settings.trend_state_table)
     topic_arn, queue_url = _alerts(make("sns"), make("sqs"), settings)
     _glue_database(make("glue"), settings.glue_database, settings.bucket)
+    _athena_workgroup(make("athena"), settings)
     log.info(
         "resources ready: stream %s, bucket %s, table %s",
         settings.stream_name,
@@ -148,6 +149,24 @@ def _state_table(dynamodb: Any, name: str) -> None:
         )
     except ClientError as e:
         if _error_code(e) != "ResourceInUseException":
+            raise
+
+
+def _athena_workgroup(athena: Any, settings: Settings) -> None:
+    """Results under the history bucket; a per-query scan limit guards against runaway cost."""
+    output = settings.athena_output or f"s3://{settings.bucket}/athena-results/"
+    try:
+        athena.create_work_group(
+            Name=settings.athena_workgroup,
+            Configuration={
+                "ResultConfiguration": {"OutputLocation": output},
+                "EnforceWorkGroupConfiguration": True,
+                "BytesScannedCutoffPerQuery": 10 * 1024**3,
+            },
+            Description="stockpipe history queries",
+        )
+    except ClientError as e:
+        if _error_code(e) != "InvalidRequestException":
             raise
 
 
