@@ -285,3 +285,41 @@ def test_up_keeps_the_parquet_history_across_a_restart(tmp_path: Path) -> None:
     finally:
         up.send_signal(signal.SIGINT)
         up.wait(timeout=30)
+
+
+def test_query_after_demo_on_a_running_stack_returns_the_consumers_history(
+    tmp_path: Path,
+) -> None:
+    import polars as pl
+
+    env = env_without_endpoint()
+    state = Path(env["STOCKPIPE_STATE_DIR"]) / "stack.json"
+    up = subprocess.Popen([*STOCKPIPE, "up"], env=env, stderr=(tmp_path / "up.log").open("w"))
+    try:
+        deadline = time.monotonic() + 60
+        while not state.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        endpoint = json.loads(state.read_text())["endpoint"]
+        assert run(["demo", "--ticks", "1000", "--json"], env).returncode == 0
+        result = run(["query", "daily-ohlc", "--symbol", "AAPL", "--format", "json"], env)
+        assert result.returncode == 0, result.stderr
+        rows = json.loads(result.stdout)
+        history = inventory.parquet_frame(
+            aws.client("s3", endpoint_url=endpoint), "stockpipe-history"
+        )
+        want = (
+            history.filter(pl.col("symbol") == "AAPL")
+            .sort("event_time_ms")
+            .group_by(pl.col("event_time").dt.strftime("%Y-%m-%d").alias("day"))
+            .agg(
+                pl.col("price").first().alias("open"),
+                pl.col("price").last().alias("close"),
+                pl.len().alias("ticks"),
+            )
+            .sort("day")
+        )
+        assert [(r["day"], r["open"], r["close"], r["ticks"]) for r in rows] == want.rows()
+        assert sum(r["ticks"] for r in rows) == 200  # 1000 ticks over 5 symbols
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=30)
