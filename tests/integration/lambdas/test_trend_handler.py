@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import fields
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from common import aws
 from common.settings import Settings
 from lambdas.trend.handler import HandlerSettings, TrendProcessor
+from lambdas.trend.indicators import IndicatorValues
 from lambdas.trend.state_store import StateStore
 from stockpipe import alerts_feed
 from stockpipe.provision import Resources
@@ -62,17 +64,7 @@ def test_alerts_match_the_reference_and_carry_indicators(resources: Resources) -
     alerts = alerts_feed.drain(sqs, resources.alerts_queue_url)
     assert [(a["symbol"], a["signal"]) for a in alerts] == expected("AAPL", CLOSES)
     first = alerts[0]
-    assert set(first["indicators"]) == {
-        "sma_fast",
-        "sma_slow",
-        "ema_12",
-        "ema_26",
-        "rsi_14",
-        "vwap",
-        "bb_upper",
-        "bb_middle",
-        "bb_lower",
-    }
+    assert set(first["indicators"]) == {f.name for f in fields(IndicatorValues)}
     assert first["indicators"]["sma_fast"] > first["indicators"]["sma_slow"]
     assert first["rule"] == "SMA5 crossed above SMA20"
 

@@ -48,15 +48,21 @@ def test_demo_json_brings_up_its_own_stack_and_counts_every_tick() -> None:
     assert 0 < report["lag_ms_p50"] <= report["lag_ms_p95"]
 
 
+def start_up(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`stockpipe up` in the background; returns it once its endpoint is recorded."""
+    state = Path(env["STOCKPIPE_STATE_DIR"]) / "stack.json"
+    up = subprocess.Popen([*STOCKPIPE, "up"], env=env, stderr=log.open("a"))
+    deadline = time.monotonic() + 60
+    while not state.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return up, json.loads(state.read_text())["endpoint"]
+
+
 def test_up_is_found_by_demo_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     env = env_without_endpoint()
-    up = subprocess.Popen([*STOCKPIPE, "up"], env=env, stderr=(tmp_path / "up.log").open("w"))
+    state = Path(env["STOCKPIPE_STATE_DIR"]) / "stack.json"
+    up, endpoint = start_up(env, tmp_path / "up.log")
     try:
-        state = Path(env["STOCKPIPE_STATE_DIR"]) / "stack.json"
-        deadline = time.monotonic() + 60
-        while not state.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        endpoint = json.loads(state.read_text())["endpoint"]
         demo = run(["demo", "--ticks", "300", "--json"], env)
         assert demo.returncode == 0, demo.stderr
         assert json.loads(demo.stdout)["in_stream"] == 300
@@ -257,20 +263,12 @@ def test_consume_killed_with_sigkill_and_restarted_loses_and_duplicates_nothing(
 
 def test_up_keeps_the_parquet_history_across_a_restart(tmp_path: Path) -> None:
     env = env_without_endpoint()
-    state = Path(env["STOCKPIPE_STATE_DIR"]) / "stack.json"
-
-    def start() -> tuple[subprocess.Popen[bytes], str]:
-        up = subprocess.Popen([*STOCKPIPE, "up"], env=env, stderr=(tmp_path / "up.log").open("a"))
-        deadline = time.monotonic() + 60
-        while not state.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        return up, json.loads(state.read_text())["endpoint"]
 
     def history(endpoint: str) -> list[str]:
         s3 = aws.client("s3", endpoint_url=endpoint)
         return sorted(inventory.keys(s3, "stockpipe-history", ""))
 
-    up, endpoint = start()
+    up, endpoint = start_up(env, tmp_path / "up.log")
     try:
         assert run(["demo", "--ticks", "300", "--json"], env).returncode == 0
         before = history(endpoint)
@@ -279,7 +277,7 @@ def test_up_keeps_the_parquet_history_across_a_restart(tmp_path: Path) -> None:
         assert up.wait(timeout=30) == 0
     assert any(k.startswith("ticks/") for k in before)
     assert any(k.startswith("dead-letter/") for k in before)
-    up, endpoint = start()
+    up, endpoint = start_up(env, tmp_path / "up.log")
     try:
         assert history(endpoint) == before
     finally:
@@ -293,13 +291,8 @@ def test_query_after_demo_on_a_running_stack_returns_the_consumers_history(
     import polars as pl
 
     env = env_without_endpoint()
-    state = Path(env["STOCKPIPE_STATE_DIR"]) / "stack.json"
-    up = subprocess.Popen([*STOCKPIPE, "up"], env=env, stderr=(tmp_path / "up.log").open("w"))
+    up, endpoint = start_up(env, tmp_path / "up.log")
     try:
-        deadline = time.monotonic() + 60
-        while not state.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        endpoint = json.loads(state.read_text())["endpoint"]
         assert run(["demo", "--ticks", "1000", "--json"], env).returncode == 0
         result = run(["query", "daily-ohlc", "--symbol", "AAPL", "--format", "json"], env)
         assert result.returncode == 0, result.stderr
