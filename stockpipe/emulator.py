@@ -109,3 +109,12 @@ class Emulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+if (
+    __name__ == "__main__"
+):  # the emulator image's health check: python -m stockpipe.emulator --check
+    import sys
+
+    bind = os.environ.get("EMULATOR_BIND", "127.0.0.1:4566")
+    sys.exit(0 if is_alive(f"http://{bind}") else 1)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Build the offline base image for CI: Debian bookworm minbase with Python 3 and a JRE, made
+# with mmdebstrap from the machine's own Debian mirror (no image registry is reachable).
+# Users elsewhere do not need this: the Dockerfiles default to the official python image.
+#   DOCKER_HOST=... scripts/docker-base-image.sh [tag]
+set -euo pipefail
+tag="${1:-stockpipe-base:bookworm}"
+if /usr/bin/docker image inspect "$tag" >/dev/null 2>&1; then echo "$tag exists" >&2; exit 0; fi
+sources=$(ls /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+  /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+mirror=$(cat $sources 2>/dev/null | grep -E '^(URIs:|deb )' | grep -v security \
+  | awk '{print $2}' | head -1 || true)
+[ -n "$mirror" ] || { echo "no Debian mirror found in the apt sources" >&2; exit 1; }
+echo "building $tag from $mirror" >&2
+mmdebstrap --variant=minbase --quiet \
+  --include=python3,python3-venv,python3-pip,ca-certificates,openjdk-17-jre-headless \
+  --customize-hook='rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED' \
+  bookworm - "$mirror" | /usr/bin/docker import - "$tag" >/dev/null
+echo "$tag built" >&2
