@@ -86,8 +86,7 @@ def build_wheel(wheel_dir: Path) -> None:
         print(f"amazon-kclpy {VERSION} wheel already in {wheel_dir}")
         return
     with tempfile.TemporaryDirectory() as tmp:
-        result = pip("wheel", "-q", "-w", str(wheel_dir),
-                     str(seeded_source(Path(tmp))))
+        result = pip("wheel", "-q", "-w", str(wheel_dir), str(seeded_source(Path(tmp))))
     if result.returncode != 0:
         sys.exit(f"building the amazon-kclpy wheel failed:\n{result.stderr}")
     print(f"amazon-kclpy {VERSION} wheel (with jars) written to {wheel_dir}")
