@@ -29,7 +29,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) java lint
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not docker"
+	$(MAKE) docker-test
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

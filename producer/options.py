@@ -14,7 +14,9 @@ SourceName = Literal["synthetic", "replay", "yfinance"]
 class SourceOptions(BaseSettings):
     """Set as STOCKPIPE_<NAME> in containers, or from `stockpipe produce` flags."""
 
-    model_config = SettingsConfigDict(env_prefix="STOCKPIPE_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="STOCKPIPE_", extra="ignore", env_ignore_empty=True
+    )
 
     source: SourceName = "synthetic"
     seed: int = 7

@@ -11,7 +11,7 @@ start() {
   if [ -S "$root/docker.sock" ] && DOCKER_HOST="$sock" /usr/bin/docker info >/dev/null 2>&1; then
     echo "$sock"; return
   fi
-  command -v dockerd >/dev/null || {
+  { command -v dockerd && command -v docker-compose && command -v mmdebstrap; } >/dev/null || {
     echo "installing docker.io, docker-compose, mmdebstrap" >&2
     apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
       docker.io docker-compose mmdebstrap >&2

@@ -20,16 +20,12 @@ from rich.table import Table
 from common import aws
 from common.logs import setup_logging
 from common.settings import Settings
-from consumer.app import make_processor
 from consumer.daemon import DaemonError, run_daemon
-from consumer.local_driver import driver_for
 from producer.options import SourceName, SourceOptions, build_source
 from producer.publisher import StreamNotFound, publisher_for
 from producer.run import produce, stop_on_signals
 from producer.sources.replay import ReplayFormatError
 from stockpipe import alerts_feed, stack
-from stockpipe.demo import Progress as DemoProgress
-from stockpipe.demo import percentile, run_demo
 from stockpipe.emulator import EmulatorError
 from stockpipe.history.athena import AthenaQueryFailed
 from stockpipe.history.named import QUERIES
@@ -162,6 +158,9 @@ def demo(
     its own emulator for the run. Time is simulated, so hours of market pass in seconds.
     The consumer runs in-process (the local driver, no Java needed).
     """
+    from stockpipe.demo import Progress as DemoProgress  # imports the consumer (kclpy)
+    from stockpipe.demo import percentile, run_demo
+
     settings = _settings(verbose, quiet=json_output)
     # flush often: the demo is about watching ticks land, not about write efficiency
     settings = settings.model_copy(
@@ -243,6 +242,9 @@ def consume(
             with tempfile.TemporaryDirectory(prefix="stockpipe-kcl-") as workdir:
                 code = run_daemon(settings, Path(workdir))
             raise typer.Exit(code)
+        from consumer.app import make_processor  # only the consumer's images carry kclpy
+        from consumer.local_driver import driver_for
+
         stop = threading.Event()
         stop_on_signals(stop)
         driver = driver_for(settings, lambda: make_processor(settings))

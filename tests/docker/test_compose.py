@@ -1,0 +1,53 @@
+"""`docker compose up` end to end: emulator, init, producer, KCL consumer, trend runner."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from common import aws
+from stockpipe import alerts_feed, inventory
+from tests.docker.conftest import COMPOSE
+
+
+def test_compose_stack_runs_ticks_end_to_end_and_alerts(
+    compose_project: dict[str, str], host_aws: str
+) -> None:
+    env = dict(compose_project)
+    project = env.pop("project")
+    now_ms = int(time.time() * 1000) - 400 * 15_000
+    env |= {
+        "STOCKPIPE_SIMULATED_TIME": "true",
+        "STOCKPIPE_LIMIT": "2000",
+        "STOCKPIPE_STEP_MS": "15000",
+        "STOCKPIPE_START_MS": str(now_ms - now_ms % 60_000),
+    }
+    up = subprocess.run(
+        [*COMPOSE, "-p", project, "up", "-d"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert up.returncode == 0, up.stderr[-3000:]
+    deadline = time.monotonic() + 240
+    stored = 0
+    alerts: list[dict[str, object]] = []
+    while time.monotonic() < deadline and (stored < 2000 or not alerts):
+        time.sleep(3)
+        try:
+            stored = len(inventory.dynamodb_tick_ids(aws.client("dynamodb"), "stockpipe-ticks"))
+            sqs = aws.client("sqs")
+            url = sqs.get_queue_url(QueueName="stockpipe-alerts-local")["QueueUrl"]
+            alerts += alerts_feed.drain(sqs, url)
+        except Exception:
+            continue  # the init service has not created the resources yet
+    assert stored == 2000, "not every produced tick reached DynamoDB"
+    history = inventory.parquet_frame(aws.client("s3"), "stockpipe-history", ["id"])
+    assert history.height == 2000
+    assert alerts, "no trend alert arrived on the local SQS subscription"
+    states = subprocess.run(
+        [*COMPOSE, "-p", project, "ps"], env=env, capture_output=True, text=True, check=False
+    ).stdout
+    assert "Exit 0" in states and "(healthy)" in states
