@@ -29,8 +29,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) java lint
-	$(BIN)/pytest -m "not docker"
 	$(MAKE) docker-test
+	$(BIN)/pytest -m "not docker"
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
@@ -64,8 +64,7 @@ docker-wheelhouse: $(STAMP)
 	$(BIN)/python scripts/install_kclpy.py --wheel-dir docker/wheelhouse
 
 docker-test: $(STAMP) docker-wheelhouse
-	scripts/docker-engine.sh start
-	DOCKER_HOST=$(DOCKER_HOST_SOCK) scripts/docker-base-image.sh stockpipe-base:bookworm
-	DOCKER_HOST=$(DOCKER_HOST_SOCK) STOCKPIPE_BASE_IMAGE=stockpipe-base:bookworm \
-	  STOCKPIPE_PIP_ARGS=--no-index TESTCONTAINERS_RYUK_DISABLED=true \
-	  $(BIN)/pytest tests/docker -m docker; rc=$$?; scripts/docker-engine.sh stop; exit $$rc
+	scripts/docker-engine.sh start >/dev/null; trap 'scripts/docker-engine.sh stop' EXIT; \
+	export DOCKER_HOST=$(DOCKER_HOST_SOCK) STOCKPIPE_BASE_IMAGE=stockpipe-base:bookworm \
+	  STOCKPIPE_PIP_ARGS=--no-index TESTCONTAINERS_RYUK_DISABLED=true; \
+	scripts/docker-base-image.sh stockpipe-base:bookworm && $(BIN)/pytest tests/docker -m docker

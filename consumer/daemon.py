@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from types import FrameType
 
@@ -124,7 +125,9 @@ def command(java: str, properties: Path, logback: Path) -> list[str]:
 def run_daemon(settings: Settings, workdir: Path, *, worker_id: str | None = None) -> int:
     """Run the daemon in the foreground until it exits; returns its exit code."""
     workdir.mkdir(parents=True, exist_ok=True)
-    worker = worker_id or f"{socket.gethostname()}-{os.getpid()}"
+    # unique even for containers sharing the host's name and PID 1 (host networking):
+    # two workers with one id would be a single worker to the KCL
+    worker = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     properties = workdir / f"{worker}.properties"
     properties.write_text(
         render_properties(

@@ -51,3 +51,33 @@ def test_compose_stack_runs_ticks_end_to_end_and_alerts(
         [*COMPOSE, "-p", project, "ps"], env=env, capture_output=True, text=True, check=False
     ).stdout
     assert "Exit 0" in states and "(healthy)" in states
+
+
+def test_two_scaled_consumers_share_the_shard_leases(
+    compose_project: dict[str, str], host_aws: str
+) -> None:
+    env = dict(compose_project)
+    project = env.pop("project")
+    env |= {"STOCKPIPE_SHARD_COUNT": "4", "STOCKPIPE_LIMIT": "1"}
+    up = subprocess.run(
+        [*COMPOSE, "-p", project, "up", "-d", "--scale", "consumer=2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert up.returncode == 0, up.stderr[-3000:]
+    deadline = time.monotonic() + 240
+    owners: dict[str, int] = {}
+    while time.monotonic() < deadline and sorted(owners.values()) != [2, 2]:
+        time.sleep(3)
+        try:
+            items = aws.client("dynamodb").scan(TableName="stockpipe-consumer")["Items"]
+        except Exception:
+            continue  # no lease table yet
+        owners = {}
+        for item in items:
+            owner = item.get("leaseOwner", {}).get("S", "")
+            owners[owner] = owners.get(owner, 0) + 1
+    assert sorted(owners.values()) == [2, 2], f"leases did not split 2/2: {owners}"

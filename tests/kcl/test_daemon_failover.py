@@ -101,13 +101,13 @@ def test_two_workers_split_leases_and_one_survives_sigkill_of_the_other(
         feeder = threading.Thread(target=publish, args=(second, 0.05))
         feeder.start()
         time.sleep(2)
-        victim = "a" if any(o.endswith(str(workers["a"].pid)) for o in owners) else "b"
+        victim = "a" if any(f"-{workers['a'].pid}-" in o for o in owners) else "b"
         survivor = "b" if victim == "a" else "a"
         kill_group(workers[victim], signal.SIGKILL)
         workers[victim].wait(timeout=10)
         feeder.join()
         # THEN the survivor takes all four leases and every tick lands exactly once
-        survivor_id = next(o for o in lease_owners() if o.endswith(str(workers[survivor].pid)))
+        survivor_id = next(o for o in lease_owners() if f"-{workers[survivor].pid}-" in o)
         wait_for(
             lambda: lease_owners() == Counter({survivor_id: 4}),
             150,
