@@ -212,8 +212,20 @@ def demo(
     else:
         table = Table(title="demo summary", show_header=False)
         for key, value in vars(report).items():
-            table.add_row(key, str(value))
+            if key != "latest_alerts":
+                table.add_row(key, str(value))
         out.print(table)
+        if report.latest_alerts:
+            signals = Table("signal", "symbol", "bar (UTC)", "price", title="latest alerts")
+            for alert in report.latest_alerts:
+                colour = "green" if alert["signal"] == "BUY" else "red"
+                signals.add_row(
+                    f"[{colour}]{alert['signal']}[/]",
+                    str(alert["symbol"]),
+                    str(alert["bar_time"]),
+                    str(alert["price"]),
+                )
+            out.print(signals)
     complete = report.produced == report.in_stream == report.dynamodb_rows == report.s3_rows
     if not complete:
         raise typer.Exit(1)

@@ -47,6 +47,7 @@ class DemoReport:
     s3_rows: int
     dead_letters: int
     alerts: int
+    latest_alerts: list[dict[str, object]]
     lag_ms_p50: float | None
     lag_ms_p95: float | None
     symbols: list[str]
@@ -223,6 +224,10 @@ class DemoRun:
             s3_rows=sum(i in run_ids for i in parquet_ids),
             dead_letters=len(letters),
             alerts=len(self.alerts),
+            latest_alerts=[
+                {k: a[k] for k in ("symbol", "signal", "bar_time", "price")}
+                for a in self.alerts[-5:]
+            ],
             lag_ms_p50=percentile(self.progress.lags_ms, 0.50),
             lag_ms_p95=percentile(self.progress.lags_ms, 0.95),
             symbols=list(settings.symbols),

@@ -44,6 +44,8 @@ def test_demo_json_brings_up_its_own_stack_and_counts_every_tick() -> None:
     assert report["dynamodb_rows"] == report["s3_rows"] == 2000
     assert report["dead_letters"] == 4  # the malformed records the demo sends on purpose
     assert report["alerts"] > 0  # 100 simulated minutes of 5 symbols cross a few times
+    latest = report["latest_alerts"]
+    assert 0 < len(latest) <= 5 and {a["signal"] for a in latest} <= {"BUY", "SELL"}
     assert report["rejected"] == 0 and report["failed"] == 0
     assert 0 < report["lag_ms_p50"] <= report["lag_ms_p95"]
 
