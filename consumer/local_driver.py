@@ -142,6 +142,7 @@ class LocalDriver:
         shards = self._list_shards()
         ended = {s["ShardId"] for s in shards if self._checkpoint_is_end(s["ShardId"])}
         self._finished |= ended
+        known = {s["ShardId"] for s in shards}
         for shard in shards:
             shard_id = shard["ShardId"]
             if shard_id in self._leases or shard_id in self._finished:
@@ -149,7 +150,6 @@ class LocalDriver:
             parents = [
                 p for p in (shard.get("ParentShardId"), shard.get("AdjacentParentShardId")) if p
             ]
-            known = {s["ShardId"] for s in shards}
             if any(p in known and p not in self._finished for p in parents):
                 continue  # read parents to their end first: per-symbol order is kept
             self._open(shard_id)

@@ -10,20 +10,13 @@ from stockpipe import alerts_feed, inventory
 from tests.docker.conftest import COMPOSE
 
 
-def test_compose_stack_runs_ticks_end_to_end_and_alerts(
-    compose_project: dict[str, str], host_aws: str
-) -> None:
-    env = dict(compose_project)
-    project = env.pop("project")
-    now_ms = int(time.time() * 1000) - 400 * 15_000
-    env |= {
-        "STOCKPIPE_SIMULATED_TIME": "true",
-        "STOCKPIPE_LIMIT": "2000",
-        "STOCKPIPE_STEP_MS": "15000",
-        "STOCKPIPE_START_MS": str(now_ms - now_ms % 60_000),
-    }
+def compose_up(
+    compose_project: dict[str, str], extra_env: dict[str, str], *args: str
+) -> dict[str, str]:
+    """`docker-compose up -d` for the test's project; returns the environment it used."""
+    env = {k: v for k, v in compose_project.items() if k != "project"} | extra_env
     up = subprocess.run(
-        [*COMPOSE, "-p", project, "up", "-d"],
+        [*COMPOSE, "-p", compose_project["project"], "up", "-d", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -31,6 +24,20 @@ def test_compose_stack_runs_ticks_end_to_end_and_alerts(
         timeout=600,
     )
     assert up.returncode == 0, up.stderr[-3000:]
+    return env
+
+
+def test_compose_stack_runs_ticks_end_to_end_and_alerts(
+    compose_project: dict[str, str], host_aws: str
+) -> None:
+    now_ms = int(time.time() * 1000) - 400 * 15_000
+    settings = {
+        "STOCKPIPE_SIMULATED_TIME": "true",
+        "STOCKPIPE_LIMIT": "2000",
+        "STOCKPIPE_STEP_MS": "15000",
+        "STOCKPIPE_START_MS": str(now_ms - now_ms % 60_000),
+    }
+    env = compose_up(compose_project, settings)
     deadline = time.monotonic() + 240
     stored = 0
     alerts: list[dict[str, object]] = []
@@ -48,7 +55,11 @@ def test_compose_stack_runs_ticks_end_to_end_and_alerts(
     assert history.height == 2000
     assert alerts, "no trend alert arrived on the local SQS subscription"
     states = subprocess.run(
-        [*COMPOSE, "-p", project, "ps"], env=env, capture_output=True, text=True, check=False
+        [*COMPOSE, "-p", compose_project["project"], "ps"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout
     assert "Exit 0" in states and "(healthy)" in states
 
@@ -56,18 +67,12 @@ def test_compose_stack_runs_ticks_end_to_end_and_alerts(
 def test_two_scaled_consumers_share_the_shard_leases(
     compose_project: dict[str, str], host_aws: str
 ) -> None:
-    env = dict(compose_project)
-    project = env.pop("project")
-    env |= {"STOCKPIPE_SHARD_COUNT": "4", "STOCKPIPE_LIMIT": "1"}
-    up = subprocess.run(
-        [*COMPOSE, "-p", project, "up", "-d", "--scale", "consumer=2"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
+    compose_up(
+        compose_project,
+        {"STOCKPIPE_SHARD_COUNT": "4", "STOCKPIPE_LIMIT": "1"},
+        "--scale",
+        "consumer=2",
     )
-    assert up.returncode == 0, up.stderr[-3000:]
     deadline = time.monotonic() + 240
     owners: dict[str, int] = {}
     while time.monotonic() < deadline and sorted(owners.values()) != [2, 2]:
