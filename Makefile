@@ -5,12 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: java demo test unit integration kcl lint fmt bench up clean docker-wheelhouse docker-test
+DEPLOY_TOOLS := deploy/node_modules/.bin/cdk .cache/checkov/bin/checkov
+
+.PHONY: synth deploy-tools java demo test unit integration kcl lint fmt bench up clean docker-wheelhouse docker-test
 
 $(STAMP): pyproject.toml scripts/install_kclpy.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[local,dev]'
+	$(BIN)/python -m pip install -q -e '.[local,dev,deploy]'
 	$(BIN)/python scripts/install_kclpy.py
 	@touch $(STAMP)
 
@@ -28,7 +30,24 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(STAMP) java lint
+# The CDK CLI (pinned in deploy/package-lock.json) and checkov (its own virtualenv: it pins
+# many packages the app's environment also uses). Node.js from Debian when missing.
+deploy/node_modules/.bin/cdk: deploy/package.json deploy/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q nodejs npm; }
+	cd deploy && npm ci --no-fund --no-audit --silent
+	@touch $@
+
+.cache/checkov/bin/checkov:
+	$(PYTHON) -m venv .cache/checkov
+	.cache/checkov/bin/python -m pip install -q checkov==3.3.30
+
+deploy-tools: $(DEPLOY_TOOLS)
+
+# `cdk synth` needs no AWS account: templates land in deploy/cdk.out
+synth: $(STAMP) deploy/node_modules/.bin/cdk
+	cd deploy && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 node_modules/.bin/cdk synth --quiet
+
+test: $(STAMP) java lint $(DEPLOY_TOOLS)
 	$(MAKE) docker-test
 	$(BIN)/pytest -m "not docker"
 
@@ -60,7 +79,8 @@ docker-wheelhouse: $(STAMP)
 	$(BIN)/python -m pip download -q -d docker/wheelhouse --only-binary=:all: \
 	  --python-version $(IMAGE_PYTHON) --implementation cp --abi cp311 \
 	  --platform manylinux_2_36_x86_64 --platform manylinux_2_17_x86_64 \
-	  --platform manylinux2014_x86_64 --platform linux_x86_64 -r docker/requirements.txt
+	  --platform manylinux2014_x86_64 --platform linux_x86_64 -r docker/requirements.txt \
+	  -r docker/requirements-lambda.txt
 	$(BIN)/python scripts/install_kclpy.py --wheel-dir docker/wheelhouse
 
 docker-test: $(STAMP) docker-wheelhouse

@@ -1,0 +1,256 @@
+"""The stateful half: stream, history bucket, tables, alert topics, Glue catalog, Athena.
+
+Kept apart from the compute stack so it can be deployed (and tested in the emulator's
+CloudFormation) on its own, and so redeploying compute never touches data.
+One customer-managed KMS key (rotated yearly) encrypts everything at rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_athena as athena
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from common import history_tables, tables
+from deploy.config import DeployConfig
+from deploy.suppressions import skip_checks
+
+ATHENA_SCAN_CUTOFF_BYTES = 10 * 1024**3
+DEAD_LETTER_METRICS_ID = "DeadLetters"  # S3 request metrics filter: the dead-letter alarm reads it
+
+
+class DataStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, config: DeployConfig, **kw: Any):
+        super().__init__(scope, construct_id, **kw)
+        self.config = config
+        self.key = self._key()
+        self.stream = self._stream()
+        self.bucket = self._bucket()
+        self.ticks_table = self._table(
+            "TicksTable",
+            partition=tables.PARTITION_KEY,
+            sort=tables.SORT_KEY,
+            stream=dynamodb.StreamViewType.NEW_IMAGE,
+            ttl=tables.TTL_ATTRIBUTE,
+        )
+        self.state_table = self._table("TrendStateTable", partition="symbol")
+        # the KCL application's lease table; its name is the application name (consumer env)
+        self.lease_table = self._table("ConsumerLeaseTable", partition="leaseKey")
+        self.alerts_topic = self._topic("AlertsTopic", "stockpipe trend alerts")
+        self.alarms_topic = self._topic("AlarmsTopic", "stockpipe operational alarms")
+        self._subscribe()
+        self.glue_database = self._glue()
+        self.workgroup = self._athena()
+        self._outputs()
+
+    def _key(self) -> kms.Key:
+        key = kms.Key(
+            self,
+            "DataKey",
+            description="stockpipe: stream, bucket, tables, topics and logs at rest",
+            enable_key_rotation=True,
+            pending_window=cdk.Duration.days(7),
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        # services that encrypt on their own behalf: CloudWatch Logs (log groups) and
+        # CloudWatch alarms publishing to the encrypted alarm topic
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchLogsUse",
+                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
+                actions=["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                resources=["*"],  # in a key policy "*" is this key
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:*"
+                        )
+                    }
+                },
+            )
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+            )
+        )
+        return key
+
+    def _stream(self) -> kinesis.Stream:
+        mode = kinesis.StreamMode.ON_DEMAND if self.config.on_demand else None
+        return kinesis.Stream(
+            self,
+            "TickStream",
+            shard_count=None if self.config.on_demand else self.config.shards,
+            stream_mode=mode or kinesis.StreamMode.PROVISIONED,
+            retention_period=cdk.Duration.hours(24),
+            encryption=kinesis.StreamEncryption.KMS,
+            encryption_key=self.key,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+
+    def _bucket(self) -> s3.Bucket:
+        history = [cdk.Duration.days(self.config.history_days)] if self.config.history_days else []
+        bucket = s3.Bucket(
+            self,
+            "HistoryBucket",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,  # one KMS call per bucket key, not per object
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="AbortUploads", abort_incomplete_multipart_upload_after=cdk.Duration.days(1)
+                ),
+                # replays overwrite objects: old versions are only an undo window
+                s3.LifecycleRule(
+                    id="OldVersions", noncurrent_version_expiration=cdk.Duration.days(7)
+                ),
+                *(
+                    s3.LifecycleRule(id="TickHistory", prefix="ticks/", expiration=days)
+                    for days in history
+                ),
+                s3.LifecycleRule(
+                    id="DeadLetters", prefix="dead-letter/", expiration=cdk.Duration.days(90)
+                ),
+                s3.LifecycleRule(
+                    id="AthenaResults", prefix="athena-results/", expiration=cdk.Duration.days(7)
+                ),
+            ],
+            metrics=[s3.BucketMetrics(id=DEAD_LETTER_METRICS_ID, prefix="dead-letter/")],
+            removal_policy=cdk.RemovalPolicy.DESTROY,  # `stockpipe teardown` empties it first
+        )
+        skip_checks(
+            bucket,
+            CKV_AWS_18="Access logs would need a second bucket; CloudTrail data events "
+            "are the audit trail for this private, KMS-encrypted bucket.",
+        )
+        return bucket
+
+    def _table(
+        self,
+        construct_id: str,
+        *,
+        partition: str,
+        sort: str | None = None,
+        stream: dynamodb.StreamViewType | None = None,
+        ttl: str | None = None,
+    ) -> dynamodb.Table:
+        string = dynamodb.AttributeType.STRING
+        return dynamodb.Table(
+            self,
+            construct_id,
+            partition_key=dynamodb.Attribute(name=partition, type=string),
+            sort_key=dynamodb.Attribute(name=sort, type=string) if sort else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            stream=stream,
+            time_to_live_attribute=ttl,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+
+    def _topic(self, construct_id: str, display_name: str) -> sns.Topic:
+        return sns.Topic(
+            self,
+            construct_id,
+            display_name=display_name,
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+
+    def _subscribe(self) -> None:
+        """Email/SMS from context; the filter policy matches the alert's `symbol` attribute."""
+        symbols = self.config.alert_symbols
+        policy = {"symbol": sns.SubscriptionFilter.string_filter(allowlist=list(symbols))}
+        filter_policy = policy if symbols else None
+        for email in self.config.alert_emails:
+            self.alerts_topic.add_subscription(
+                subscriptions.EmailSubscription(email, filter_policy=filter_policy)
+            )
+        for number in self.config.alert_sms:
+            self.alerts_topic.add_subscription(
+                subscriptions.SmsSubscription(number, filter_policy=filter_policy)
+            )
+        if self.config.alarm_email:
+            self.alarms_topic.add_subscription(
+                subscriptions.EmailSubscription(self.config.alarm_email)
+            )
+
+    def _glue(self) -> glue.CfnDatabase:
+        """The same TableInputs as the embedded stack (common/history_tables.py)."""
+        database = glue.CfnDatabase(
+            self,
+            "HistoryDatabase",
+            catalog_id=self.account,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=f"{self.config.name.replace('-', '_')}_history",
+                description="stockpipe tick history (partition projection, no crawler)",
+            ),
+        )
+        for table_input in history_tables.table_inputs(self.bucket.bucket_name):
+            cdk.CfnResource(
+                self,
+                f"GlueTable{table_input['Name'].title().replace('_', '')}",
+                type="AWS::Glue::Table",
+                properties={
+                    "CatalogId": self.account,
+                    "DatabaseName": database.ref,
+                    "TableInput": table_input,
+                },
+            )
+        return database
+
+    def _athena(self) -> athena.CfnWorkGroup:
+        return athena.CfnWorkGroup(
+            self,
+            "HistoryWorkGroup",
+            name=self.config.name,
+            description="stockpipe history queries; per-query scan cutoff",
+            recursive_delete_option=True,
+            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
+                bytes_scanned_cutoff_per_query=ATHENA_SCAN_CUTOFF_BYTES,
+                enforce_work_group_configuration=True,
+                publish_cloud_watch_metrics_enabled=True,
+                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
+                    output_location=f"s3://{self.bucket.bucket_name}/athena-results/",
+                    encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
+                        encryption_option="SSE_KMS", kms_key=self.key.key_arn
+                    ),
+                ),
+            ),
+        )
+
+    def _outputs(self) -> None:
+        """What `stockpipe` commands and the guide read back (describe-stacks)."""
+        outputs = {
+            "StreamName": self.stream.stream_name,
+            "BucketName": self.bucket.bucket_name,
+            "TicksTableName": self.ticks_table.table_name,
+            "TrendStateTableName": self.state_table.table_name,
+            "ConsumerApplication": self.lease_table.table_name,
+            "AlertsTopicArn": self.alerts_topic.topic_arn,
+            "GlueDatabase": self.glue_database.ref,
+            "AthenaWorkGroup": self.workgroup.ref,
+        }
+        for name, value in outputs.items():
+            cdk.CfnOutput(self, name, value=value)

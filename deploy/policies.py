@@ -1,0 +1,95 @@
+"""Least-privilege statements, written out action by action.
+
+CDK's `grant_*` helpers add wildcard actions (`kms:GenerateDataKey*`, `s3:Abort*`, ...); these
+name exactly the calls the code makes (listed in docs/deploy.md), on exactly one resource each.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+
+
+def statement(actions: list[str], resources: list[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=actions, resources=resources)
+
+
+def produce(stream: kinesis.IStream, key: kms.IKey) -> list[iam.PolicyStatement]:
+    """producer/publisher.py: existence check, then PutRecords (SSE-KMS needs a data key)."""
+    return [
+        statement(
+            ["kinesis:DescribeStreamSummary", "kinesis:PutRecords", "kinesis:PutRecord"],
+            [stream.stream_arn],
+        ),
+        statement(["kms:GenerateDataKey"], [key.key_arn]),
+    ]
+
+
+def consume(
+    stream: kinesis.IStream,
+    leases: dynamodb.ITable,
+    ticks: dynamodb.ITable,
+    bucket: s3.IBucket,
+    key: kms.IKey,
+) -> list[iam.PolicyStatement]:
+    """The KCL 2.5 daemon (polling retrieval, metrics off) and consumer/sinks.py."""
+    return [
+        statement(
+            [
+                "kinesis:DescribeStream",
+                "kinesis:DescribeStreamSummary",
+                "kinesis:ListShards",
+                "kinesis:GetShardIterator",
+                "kinesis:GetRecords",
+            ],
+            [stream.stream_arn],
+        ),
+        # leases: the table exists (this stack made it), so no CreateTable
+        statement(
+            [
+                "dynamodb:DescribeTable",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:Scan",
+            ],
+            [leases.table_arn],
+        ),
+        statement(
+            ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            [ticks.table_arn],
+        ),
+        statement(
+            ["s3:PutObject"],
+            [bucket.arn_for_objects("ticks/*"), bucket.arn_for_objects("dead-letter/*")],
+        ),
+        statement(["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [key.key_arn]),
+    ]
+
+
+def trend(state: dynamodb.ITable, topic: sns.ITopic, key: kms.IKey) -> list[iam.PolicyStatement]:
+    """lambdas/trend: state reads and conditional writes, alert publishing (KMS topic)."""
+    return [
+        statement(["dynamodb:GetItem", "dynamodb:PutItem"], [state.table_arn]),
+        statement(["sns:Publish"], [topic.topic_arn]),
+        statement(["kms:Decrypt", "kms:GenerateDataKey"], [key.key_arn]),
+    ]
+
+
+def send_failures(queue: sqs.IQueue, key: kms.IKey) -> list[iam.PolicyStatement]:
+    """The event source mapping, as the function's role, parks records that kept failing."""
+    return [
+        statement(["sqs:SendMessage", "sqs:GetQueueAttributes"], [queue.queue_arn]),
+        statement(["kms:Decrypt", "kms:GenerateDataKey"], [key.key_arn]),
+    ]
+
+
+def write_logs(log_group_arn: str) -> iam.PolicyStatement:
+    """A log group's `Arn` attribute already ends in `:*` (its streams)."""
+    return statement(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group_arn])

@@ -1,0 +1,323 @@
+"""GIVEN the CDK app WHEN synthesized THEN the templates hold what the deploy guide promises:
+encryption everywhere, least-privilege roles, the consumer capped at the shard count, the
+trend Lambda's stream wiring, the Glue tables the code uses, alarms and a dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk.assertions import Match
+
+from common import history_tables, tables
+from tests.unit.deploy.conftest import Synth
+
+# actions AWS cannot scope to a resource; everything else must name one
+UNSCOPED_ACTIONS = {
+    "ecr:GetAuthorizationToken",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "dynamodb:ListStreams",
+}
+
+
+def resources(template: Any, kind: str) -> dict[str, dict[str, Any]]:
+    return dict(template.find_resources(kind))
+
+
+def only(template: Any, kind: str) -> dict[str, Any]:
+    found = list(resources(template, kind).values())
+    assert len(found) == 1, f"{len(found)} {kind}"
+    return dict(found[0]["Properties"])
+
+
+def statements(template: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(policy logical id, statement) for every identity policy in the template."""
+    found = []
+    for logical_id, policy in resources(template, "AWS::IAM::Policy").items():
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]:
+            found.append((logical_id, s))
+    for logical_id, role in resources(template, "AWS::IAM::Role").items():
+        assert "ManagedPolicyArns" not in role["Properties"], f"{logical_id}: managed policy"
+        for inline in role["Properties"].get("Policies", []):
+            found += [(logical_id, s) for s in inline["PolicyDocument"]["Statement"]]
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_stream_is_provisioned_with_the_context_shard_count_and_kms_encrypted(
+    synth: Synth,
+) -> None:
+    data, _ = synth(shards=3)
+    stream = only(data, "AWS::Kinesis::Stream")
+    assert stream["ShardCount"] == 3
+    assert stream["StreamEncryption"]["EncryptionType"] == "KMS"
+    assert stream["RetentionPeriodHours"] == 24
+
+
+def test_on_demand_stream_has_no_shard_count_and_consumers_cap_at_max_consumers(
+    synth: Synth,
+) -> None:
+    data, compute = synth(shards=0, maxConsumers=6)
+    stream = only(data, "AWS::Kinesis::Stream")
+    assert stream["StreamModeDetails"] == {"StreamMode": "ON_DEMAND"}
+    assert "ShardCount" not in stream
+    target = only(compute, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 6)
+
+
+def test_consumer_task_count_is_capped_at_the_shard_count_and_follows_lag(synth: Synth) -> None:
+    _, compute = synth(shards=4)
+    target = only(compute, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 4)
+    assert target["ScalableDimension"] == "ecs:service:DesiredCount"
+    policies = resources(compute, "AWS::ApplicationAutoScaling::ScalingPolicy")
+    assert len(policies) == 2  # scale out and scale in, both on the same metric
+    scaling_metrics = {
+        a["Properties"]["MetricName"]
+        for a in resources(compute, "AWS::CloudWatch::Alarm").values()
+        if any(action.get("Ref") in policies for action in a["Properties"]["AlarmActions"])
+    }
+    assert scaling_metrics == {"GetRecords.IteratorAgeMilliseconds"}
+
+
+def test_bucket_is_private_kms_encrypted_tls_only_versioned_with_lifecycle(synth: Synth) -> None:
+    data, _ = synth()
+    bucket = only(data, "AWS::S3::Bucket")
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert rule["BucketKeyEnabled"] is True
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    lifecycle = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
+    assert lifecycle["TickHistory"]["Prefix"] == "ticks/"
+    assert lifecycle["TickHistory"]["ExpirationInDays"] == 365
+    assert {"AbortUploads", "OldVersions", "DeadLetters", "AthenaResults"} <= set(lifecycle)
+    policy = only(data, "AWS::S3::BucketPolicy")["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in policy
+    )
+
+
+def test_ticks_table_matches_the_code_contract(synth: Synth) -> None:
+    data, _ = synth(ticksTtlDays=3)
+    data.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [
+                {"AttributeName": tables.PARTITION_KEY, "KeyType": "HASH"},
+                {"AttributeName": tables.SORT_KEY, "KeyType": "RANGE"},
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
+            "TimeToLiveSpecification": {"AttributeName": tables.TTL_ATTRIBUTE, "Enabled": True},
+        },
+    )
+
+
+def test_every_table_has_pitr_and_customer_managed_encryption(synth: Synth) -> None:
+    data, _ = synth()
+    found = resources(data, "AWS::DynamoDB::Table")
+    assert len(found) == 3  # ticks, trend state, KCL leases
+    for table in found.values():
+        props = table["Properties"]
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        sse = props["SSESpecification"]
+        assert sse["SSEEnabled"] is True and sse["SSEType"] == "KMS"
+        assert "KMSMasterKeyId" in sse
+
+
+def test_lease_table_has_the_kcl_schema_and_its_name_is_the_consumer_application(
+    synth: Synth,
+) -> None:
+    data, compute = synth()
+    data.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {"KeySchema": [{"AttributeName": "leaseKey", "KeyType": "HASH"}]},
+    )
+    compute.has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {
+            "ContainerDefinitions": [
+                Match.object_like(
+                    {
+                        "Environment": Match.array_with(
+                            [{"Name": "STOCKPIPE_CONSUMER_APPLICATION", "Value": Match.any_value()}]
+                        )
+                    }
+                )
+            ]
+        },
+    )
+
+
+def test_key_rotates_and_topics_and_logs_use_it(synth: Synth) -> None:
+    data, compute = synth()
+    assert only(data, "AWS::KMS::Key")["EnableKeyRotation"] is True
+    for topic in resources(data, "AWS::SNS::Topic").values():
+        assert "KmsMasterKeyId" in topic["Properties"]
+    groups = resources(compute, "AWS::Logs::LogGroup").values()
+    assert len(groups) == 4  # producer, consumer, trend, VPC flow logs
+    for group in groups:
+        assert group["Properties"]["RetentionInDays"] == 30
+        assert "KmsKeyId" in group["Properties"]
+
+
+def test_subscriptions_and_symbol_filter_policy_come_from_context(synth: Synth) -> None:
+    data, _ = synth(alertEmails="me@example.com", alertSms="+15551234567", alertSymbols="AAPL,NVDA")
+    subs = [s["Properties"] for s in resources(data, "AWS::SNS::Subscription").values()]
+    assert sorted((s["Protocol"], s["Endpoint"]) for s in subs) == [
+        ("email", "me@example.com"),
+        ("sms", "+15551234567"),
+    ]
+    for sub in subs:
+        assert sub["FilterPolicy"] == {"symbol": ["AAPL", "NVDA"]}
+
+
+def test_no_filter_policy_without_alert_symbols(synth: Synth) -> None:
+    data, _ = synth(alertEmails="me@example.com")
+    (sub,) = resources(data, "AWS::SNS::Subscription").values()
+    assert "FilterPolicy" not in sub["Properties"]
+
+
+def test_trend_lambda_reads_inserts_with_item_failures_bisect_and_a_failure_queue(
+    synth: Synth,
+) -> None:
+    _, compute = synth(trendBatchSize=250)
+    mapping = only(compute, "AWS::Lambda::EventSourceMapping")
+    assert mapping["BatchSize"] == 250
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert mapping["FilterCriteria"] == {"Filters": [{"Pattern": '{"eventName":["INSERT"]}'}]}
+    failures = mapping["DestinationConfig"]["OnFailure"]["Destination"]
+    queue_id = failures["Fn::GetAtt"][0]
+    queue = resources(compute, "AWS::SQS::Queue")[queue_id]["Properties"]
+    assert "KmsMasterKeyId" in queue
+    function = only(compute, "AWS::Lambda::Function")
+    assert function["PackageType"] == "Image"
+    assert "KmsKeyArn" in function and function["TracingConfig"] == {"Mode": "Active"}
+    env = function["Environment"]["Variables"]
+    assert {"STOCKPIPE_TREND_STATE_TABLE", "STOCKPIPE_ALERTS_TOPIC_ARN"} <= set(env)
+
+
+def test_glue_tables_are_the_code_definition_with_partition_projection(synth: Synth) -> None:
+    data, _ = synth()
+    found = {
+        t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"]
+        for t in resources(data, "AWS::Glue::Table").values()
+    }
+    expected = {t["Name"]: t for t in history_tables.table_inputs("BUCKET")}
+    assert set(found) == set(expected) == {"ticks", "dead_letters"}
+    for name, table in found.items():
+        want = expected[name]
+        assert table["StorageDescriptor"]["Columns"] == want["StorageDescriptor"]["Columns"]
+        assert table["PartitionKeys"] == want["PartitionKeys"]
+        assert table["Parameters"]["projection.enabled"] == "true"
+        assert set(table["Parameters"]) == set(want["Parameters"])
+
+
+def test_athena_workgroup_enforces_an_encrypted_result_location_and_a_scan_cutoff(
+    synth: Synth,
+) -> None:
+    data, _ = synth()
+    config = only(data, "AWS::Athena::WorkGroup")["WorkGroupConfiguration"]
+    assert config["BytesScannedCutoffPerQuery"] == 10 * 1024**3
+    assert config["EnforceWorkGroupConfiguration"] is True
+    result = config["ResultConfiguration"]
+    assert result["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
+
+
+def test_services_run_from_the_docker_images_with_read_only_root_and_own_roles(
+    synth: Synth,
+) -> None:
+    _, compute = synth()
+    tasks = resources(compute, "AWS::ECS::TaskDefinition").values()
+    task_roles = set()
+    for task in tasks:
+        props = task["Properties"]
+        (container,) = props["ContainerDefinitions"]
+        assert container["ReadonlyRootFilesystem"] is True
+        assert "User" not in container  # the image's non-root USER applies
+        assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+        assert props["RequiresCompatibilities"] == ["FARGATE"]
+        task_roles.add(str(props["TaskRoleArn"]))
+        assert props["TaskRoleArn"] != props["ExecutionRoleArn"]
+    assert len(task_roles) == 2  # producer and consumer: one role each
+    services = [s["Properties"] for s in resources(compute, "AWS::ECS::Service").values()]
+    assert len(services) == 2
+    for service in services:
+        network = service["NetworkConfiguration"]["AwsvpcConfiguration"]
+        assert network["AssignPublicIp"] == "DISABLED"
+
+
+def test_no_action_wildcards_and_resources_named_wherever_aws_allows(synth: Synth) -> None:
+    for template in synth():
+        for policy, s in statements(template):
+            actions = as_list(s["Action"])
+            assert not any("*" in a for a in actions), f"{policy}: {actions}"
+            if s.get("Resource") == "*":
+                assert set(actions) <= UNSCOPED_ACTIONS, f"{policy}: {actions} on *"
+
+
+def test_roles_allow_exactly_the_calls_the_code_makes(synth: Synth) -> None:
+    _, compute = synth()
+    granted: dict[str, set[str]] = {}
+    for policy, s in statements(compute):
+        granted.setdefault(policy.split("DefaultPolicy")[0], set()).update(as_list(s["Action"]))
+    assert granted["ProducerTaskRole"] == {
+        "kinesis:DescribeStreamSummary",
+        "kinesis:PutRecord",
+        "kinesis:PutRecords",
+        "kms:GenerateDataKey",
+    }
+    assert not any(a.startswith(("s3:", "dynamodb:", "sns:")) for a in granted["ProducerTaskRole"])
+    assert "dynamodb:CreateTable" not in granted["ConsumerTaskRole"]
+    assert {a for a in granted["ConsumerTaskRole"] if a.startswith("s3:")} == {"s3:PutObject"}
+    assert {a for a in granted["TrendRole"] if a.startswith(("sns:", "kinesis:", "s3:"))} == {
+        "sns:Publish"
+    }
+
+
+def test_alarms_watch_lag_dead_letters_lambda_errors_and_notify_the_alarm_topic(
+    synth: Synth,
+) -> None:
+    _, compute = synth()
+    alarms = [
+        a["Properties"]
+        for a in resources(compute, "AWS::CloudWatch::Alarm").values()
+        if "stockpipe:" in a["Properties"].get("AlarmDescription", "")
+    ]
+    watched = {(a.get("Namespace"), a.get("MetricName")) for a in alarms}
+    assert watched == {
+        ("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds"),
+        ("AWS/Kinesis", "WriteProvisionedThroughputExceeded"),
+        ("AWS/S3", "PutRequests"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "IteratorAge"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    }
+    for alarm in alarms:
+        assert alarm["AlarmActions"] and alarm["OKActions"]
+        assert "AlarmsTopic" in str(alarm["AlarmActions"])
+    dead_letters = next(a for a in alarms if a["MetricName"] == "PutRequests")
+    assert {"Name": "FilterId", "Value": "DeadLetters"} in dead_letters["Dimensions"]
+    compute.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+def test_natgateways_zero_puts_tasks_in_public_subnets_without_nat(synth: Synth) -> None:
+    _, compute = synth(natGateways=0)
+    compute.resource_count_is("AWS::EC2::NatGateway", 0)
+    for service in resources(compute, "AWS::ECS::Service").values():
+        network = service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
+        assert network["AssignPublicIp"] == "ENABLED"
+    security_groups = resources(compute, "AWS::EC2::SecurityGroup").values()
+    assert all("SecurityGroupIngress" not in g["Properties"] for g in security_groups)
