@@ -26,12 +26,21 @@ from producer.publisher import StreamNotFound, publisher_for
 from producer.run import produce, stop_on_signals
 from producer.sources.replay import ReplayFormatError
 from stockpipe import alerts_feed, stack
+from stockpipe.deployment import (
+    Deployment,
+    DeploymentNotFound,
+    settings_env,
+    stack_outputs,
+)
+from stockpipe.deployment import teardown as teardown_deployment
 from stockpipe.emulator import EmulatorError
 from stockpipe.history.athena import AthenaQueryFailed
 from stockpipe.history.named import QUERIES
 from stockpipe.history.plan import QueryError
 from stockpipe.history.service import HistoryQueries, print_result, render_query
 from stockpipe.provision import provision as provision_resources
+from stockpipe.scaling import ConsumerService, ScaleError
+from stockpipe.scaling import scale as scale_stream
 from stockpipe.trend_local import topic_arn, trend_event_source
 
 app = typer.Typer(
@@ -466,3 +475,110 @@ def produce_command(
     )
     if stats.failed:
         raise typer.Exit(1)
+
+
+DeployName = Annotated[
+    str,
+    typer.Option(
+        "--name", help="The deployment's `name` (deploy/cdk.json): stacks NAME-data, NAME-compute."
+    ),
+]
+
+
+@contextmanager
+def _deployment_errors() -> Iterator[None]:
+    try:
+        yield
+    except (DeploymentNotFound, ScaleError, TimeoutError, RuntimeError) as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from e
+
+
+def _progress(message: str) -> None:
+    err.print(message, soft_wrap=True, highlight=False)
+
+
+@app.command(name="env")
+def env_command(name: DeployName = "stockpipe", verbose: Verbose = False) -> None:
+    """Print `export STOCKPIPE_...` lines that point every command at a deployed stack.
+
+    Example: eval "$(stockpipe env)" && stockpipe produce --source synthetic --limit 100
+    """
+    settings = _settings(verbose)
+    deployment = Deployment(name)
+    with _deployment_errors(), _target(settings, allow_embedded=False):
+        outputs = stack_outputs(aws.client("cloudformation"), deployment.data_stack)
+        for variable, value in sorted(settings_env(outputs).items()):
+            out.print(f"export {variable}={value}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def scale(
+    shards: Annotated[
+        int, typer.Option("--shards", help="Open shards wanted (1-500).", show_default=False)
+    ],
+    name: DeployName = "stockpipe",
+    cluster: Annotated[
+        str | None, typer.Option(help="ECS cluster (default: the compute stack's).")
+    ] = None,
+    service: Annotated[
+        str | None, typer.Option(help="Consumer service (default: the compute stack's).")
+    ] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Reshard the deployed stream and cap the consumer service at one task per shard.
+
+    Large changes take several UpdateShardCount calls (each at most doubles or halves the
+    shards; AWS allows 10 per day). Afterwards set `shards` in deploy/cdk.json to N, or the
+    next `cdk deploy` puts the old count back.
+    """
+    settings = _settings(verbose)
+    deployment = Deployment(name)
+    with _deployment_errors(), _target(settings, allow_embedded=False):
+        cloudformation = aws.client("cloudformation")
+        stream = stack_outputs(cloudformation, deployment.data_stack)["StreamName"]
+        if not (cluster and service):
+            compute = stack_outputs(cloudformation, deployment.compute_stack)
+            cluster = cluster or compute["ClusterName"]
+            service = service or compute["ConsumerServiceName"]
+        result = scale_stream(
+            shards,
+            stream=stream,
+            consumers=ConsumerService(cluster, service),
+            kinesis=aws.client("kinesis"),
+            autoscaling=aws.client("application-autoscaling"),
+            ecs=aws.client("ecs"),
+            progress=_progress,
+        )
+    _progress(
+        f"{stream}: {result.shards_before} -> {result.shards_after} shards "
+        f"in {len(result.steps)} step(s); consumers at most {result.max_tasks} tasks. "
+        f'Now set `"shards": {shards}` in deploy/cdk.json.'
+    )
+
+
+@app.command()
+def teardown(
+    name: DeployName = "stockpipe",
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Delete a deployment: the compute stack, then the data stack with its emptied bucket.
+
+    Everything goes: tick history, tables, alert subscriptions. The CDK bootstrap stack
+    (shared by all CDK apps of the account) stays.
+    """
+    settings = _settings(verbose)
+    deployment = Deployment(name)
+    if not yes:
+        typer.confirm(
+            f"Delete {deployment.compute_stack} and {deployment.data_stack} with all their data?",
+            abort=True,
+        )
+    with _deployment_errors(), _target(settings, allow_embedded=False):
+        teardown_deployment(
+            deployment,
+            cloudformation=aws.client("cloudformation"),
+            s3=aws.client("s3"),
+            progress=_progress,
+        )
