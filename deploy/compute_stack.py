@@ -290,7 +290,7 @@ class ComputeStack(cdk.Stack):
                 "STOCKPIPE_LOG_FORMAT": "json",
             },
             environment_encryption=self.data.key,
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=lambda_.Tracing.ACTIVE if self.config.lambda_tracing else None,
             # one concurrent batch per stream shard; the reserve keeps a runaway from
             # starving the account's other functions
             reserved_concurrent_executions=10,

@@ -42,6 +42,8 @@ class DeployConfig:
     trend_batch_size: int = 100
     trend_bar: str = "1m"
     nat_gateways: int = 1  # 0 = tasks in public subnets with public IPs, no NAT cost
+    # X-Ray traces nearly every invocation at ~1 a second: ~$12/month (docs/deploy.md)
+    lambda_tracing: bool = False
 
     @property
     def on_demand(self) -> bool:
@@ -74,6 +76,7 @@ class DeployConfig:
             trend_batch_size=_int(get, "trendBatchSize", d.trend_batch_size, 1, 10_000),
             trend_bar=_choice(get, "trendBar", d.trend_bar, ("30s", "1m", "5m", "15m", "1h", "1d")),
             nat_gateways=_int(get, "natGateways", d.nat_gateways, 0, 3),
+            lambda_tracing=_bool(get, "lambdaTracing", d.lambda_tracing),
         )
 
 
@@ -96,6 +99,17 @@ def _int(get: Callable[[str], Any], key: str, default: int, low: int, high: int)
     if not low <= number <= high:
         raise ConfigError(f"{key}={number} is outside {low}..{high}")
     return number
+
+
+def _bool(get: Callable[[str], Any], key: str, default: bool) -> bool:
+    value = get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() not in ("true", "false"):
+        raise ConfigError(f"{key}={value!r}: true or false")
+    return str(value).lower() == "true"
 
 
 def _choice(get: Callable[[str], Any], key: str, default: str, allowed: tuple[str, ...]) -> str:

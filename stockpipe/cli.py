@@ -26,6 +26,7 @@ from producer.publisher import StreamNotFound, publisher_for
 from producer.run import produce, stop_on_signals
 from producer.sources.replay import ReplayFormatError
 from stockpipe import alerts_feed, stack
+from stockpipe.cost import PRICES_AS_OF, Workload, estimate, shards_needed
 from stockpipe.deployment import (
     Deployment,
     DeploymentNotFound,
@@ -582,3 +583,47 @@ def teardown(
             s3=aws.client("s3"),
             progress=_progress,
         )
+
+
+@app.command()
+def cost(
+    symbols: Annotated[int, typer.Option(min=1, help="Symbols streamed.")] = 50,
+    ticks_per_second: Annotated[
+        float, typer.Option(min=0.01, help="Ticks per second, all symbols together.")
+    ] = 20.0,
+    shards: Annotated[
+        int | None, typer.Option(min=0, help="Stream shards; 0 = on-demand; default: enough.")
+    ] = None,
+    consumers: Annotated[int, typer.Option(min=1, help="Consumer tasks running.")] = 1,
+    nat_gateways: Annotated[int, typer.Option(min=0, help="As -c natGateways.")] = 1,
+    flush_age_ms: Annotated[
+        int, typer.Option(min=100, help="Consumer flush age (STOCKPIPE_CONSUMER_FLUSH_AGE_MS).")
+    ] = 2000,
+    emails: Annotated[int, typer.Option(min=0, help="E-mail alert subscribers.")] = 1,
+    sms: Annotated[int, typer.Option(min=0, help="SMS alert subscribers.")] = 0,
+) -> None:
+    """Estimate the monthly AWS bill of a deployment (list prices; see docs/deploy.md)."""
+    needed = shards_needed(ticks_per_second)
+    chosen = max(2, needed) if shards is None else shards
+    if 0 < chosen < needed:
+        err.print(f"[yellow]warning:[/] {ticks_per_second:g} ticks/s needs {needed} shards")
+    workload = Workload(
+        symbols=symbols,
+        ticks_per_second=ticks_per_second,
+        shards=chosen,
+        consumer_tasks=consumers,
+        nat_gateways=nat_gateways,
+        flush_age_s=flush_age_ms / 1000,
+        email_subscribers=emails,
+        sms_subscribers=sms,
+    )
+    items = estimate(workload)
+    table = Table(title=f"{symbols} symbols, {ticks_per_second:g} ticks/s: USD per month")
+    for column in ("service", "item"):
+        table.add_column(column)
+    table.add_column("USD", justify="right")
+    for item in items:
+        table.add_row(item.service, item.item, f"{item.usd:,.2f}")
+    table.add_row("", "[b]total[/]", f"[b]{sum(i.usd for i in items):,.2f}[/]")
+    out.print(table)
+    err.print(f"{PRICES_AS_OF}; free tiers not deducted; check in the AWS Pricing Calculator.")

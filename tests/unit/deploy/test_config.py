@@ -47,6 +47,7 @@ def test_on_demand_caps_consumers_at_max_consumers() -> None:
         ({"producerSource": "bloomberg"}, "producerSource='bloomberg': one of yfinance, synthetic"),
         ({"logRetentionDays": 10}, "logRetentionDays=10: one of 1, 3, 5"),
         ({"name": "Stock_Pipe"}, "name='Stock_Pipe': lower-case letters"),
+        ({"lambdaTracing": "yes"}, "lambdaTracing='yes': true or false"),
     ],
 )
 def test_bad_values_name_the_key_and_what_is_allowed(context: dict[str, Any], message: str) -> None:

@@ -17,12 +17,16 @@ ROOT = Path(__file__).resolve().parents[3]
 CDK = ROOT / "deploy" / "node_modules" / ".bin" / "cdk"
 CHECKOV = ROOT / ".cache" / "checkov" / "bin" / "checkov"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
-# the optional resources too: subscriptions with a filter policy and an alarm e-mail
-CONTEXT = {
-    "alertEmails": "alerts@example.com",
-    "alertSms": "+15551234567",
-    "alertSymbols": "AAPL,MSFT",
-    "alarmEmail": "ops@example.com",
+CONTEXTS = {
+    # the optional resources too: subscriptions with a filter policy and an alarm e-mail
+    "subscriptions": {
+        "alertEmails": "alerts@example.com",
+        "alertSms": "+15551234567",
+        "alertSymbols": "AAPL,MSFT",
+        "alarmEmail": "ops@example.com",
+    },
+    # the cheap variant: on-demand stream, no NAT gateway, tracing on
+    "on-demand-no-nat": {"shards": "0", "natGateways": "0", "lambdaTracing": "true"},
 }
 
 
@@ -31,8 +35,10 @@ def tool(path: Path) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="module")
-def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=sorted(CONTEXTS))
+def cloud_assembly(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     out = tmp_path_factory.mktemp("cdk") / "cdk.out"
     env = {
         **os.environ,
@@ -43,7 +49,8 @@ def cloud_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     }
     for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
         env.pop(var, None)
-    context = [arg for key, value in CONTEXT.items() for arg in ("-c", f"{key}={value}")]
+    chosen = CONTEXTS[request.param]
+    context = [arg for key, value in chosen.items() for arg in ("-c", f"{key}={value}")]
     run = subprocess.run(
         [tool(CDK), "synth", "--quiet", "--no-notices", "-o", str(out), *context],
         cwd=ROOT / "deploy",

@@ -204,9 +204,14 @@ def test_trend_lambda_reads_inserts_with_item_failures_bisect_and_a_failure_queu
     assert "KmsMasterKeyId" in queue
     function = only(compute, "AWS::Lambda::Function")
     assert function["PackageType"] == "Image"
-    assert "KmsKeyArn" in function and function["TracingConfig"] == {"Mode": "Active"}
+    assert "KmsKeyArn" in function and "TracingConfig" not in function  # opt-in: cost
     env = function["Environment"]["Variables"]
     assert {"STOCKPIPE_TREND_STATE_TABLE", "STOCKPIPE_ALERTS_TOPIC_ARN"} <= set(env)
+
+
+def test_lambda_tracing_is_opt_in(synth: Synth) -> None:
+    _, compute = synth(lambdaTracing="true")
+    assert only(compute, "AWS::Lambda::Function")["TracingConfig"] == {"Mode": "Active"}
 
 
 def test_glue_tables_are_the_code_definition_with_partition_projection(synth: Synth) -> None:

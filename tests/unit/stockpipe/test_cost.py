@@ -1,0 +1,56 @@
+"""GIVEN a workload WHEN estimating its monthly cost THEN each line is list price times the
+quantity the design implies, checked here by hand for one workload."""
+
+from __future__ import annotations
+
+import pytest
+
+from stockpipe.cost import Workload, estimate, shards_needed
+
+
+def lines(workload: Workload) -> dict[tuple[str, str], float]:
+    return {(i.service, i.item): i.usd for i in estimate(workload)}
+
+
+def test_fifty_symbols_at_twenty_ticks_per_second_by_hand() -> None:
+    got = lines(Workload(symbols=50, ticks_per_second=20))
+    month_s = 730 * 3600
+    ticks = 20 * month_s
+    assert got[("Kinesis", "2 shard(s)")] == pytest.approx(2 * 0.015 * 730)
+    assert got[("Kinesis", "PUT payload units")] == pytest.approx(ticks * 0.014 / 1e6)
+    assert got[("DynamoDB", "tick writes (1 unit each)")] == pytest.approx(ticks * 0.625 / 1e6)
+    # 2 shards flushed every 2 s = 1 Parquet object a second
+    assert got[("S3", "Parquet PUTs (one per shard per flush)")] == pytest.approx(
+        month_s * 0.005 / 1000
+    )
+    # a 1 s batching window: one invocation a second carrying 20 ticks of 20 symbols
+    assert got[("Lambda", "trend invocations")] == pytest.approx(month_s * 0.20 / 1e6)
+    assert got[("DynamoDB", "trend state writes")] == pytest.approx(20 * month_s * 0.625 / 1e6)
+    assert got[("Fargate", "producer (0.25 vCPU, 0.5 GB)")] == pytest.approx(
+        (0.25 * 0.04048 + 0.5 * 0.004445) * 730
+    )
+    assert got[("VPC", "1 NAT gateway(s)")] == pytest.approx(0.045 * 730)
+
+
+def test_on_demand_replaces_shard_hours_by_stream_hours_and_data() -> None:
+    got = lines(Workload(symbols=10, ticks_per_second=1, shards=0))
+    assert ("Kinesis", "on-demand stream hours") in got
+    assert not any(item.endswith("shard(s)") for _, item in got)
+
+
+def test_no_nat_gateway_pays_public_addresses_for_the_tasks_instead() -> None:
+    got = lines(Workload(symbols=10, ticks_per_second=1, nat_gateways=0, consumer_tasks=2))
+    assert ("VPC", "1 NAT gateway(s)") not in got
+    assert got[("VPC", "public IPv4 (3 tasks)")] == pytest.approx(3 * 0.005 * 730)
+
+
+def test_cost_grows_with_the_tick_rate() -> None:
+    def total(tps: float) -> float:
+        return sum(i.usd for i in estimate(Workload(symbols=50, ticks_per_second=tps)))
+
+    assert total(1) < total(20) < total(200)
+
+
+@pytest.mark.parametrize(("tps", "shards"), [(1, 1), (1000, 1), (1001, 2), (4500, 5)])
+def test_a_shard_takes_a_thousand_records_a_second(tps: float, shards: int) -> None:
+    assert shards_needed(tps) == shards
