@@ -22,6 +22,7 @@ ON_DEMAND_STREAM_HOUR = 0.04
 ON_DEMAND_GB_IN = 0.08
 ON_DEMAND_GB_OUT = 0.04
 RECORDS_PER_SHARD_S = 1000
+ON_DEMAND_INITIAL_SHARDS = 4  # 4 MB/s of write capacity at creation
 # DynamoDB on-demand (stream reads by Lambda triggers are free)
 WRITE_REQUEST_UNIT = 0.625 / 1e6
 READ_REQUEST_UNIT = 0.125 / 1e6
@@ -114,8 +115,9 @@ def _kinesis(w: Workload, ticks: float) -> list[LineItem]:
 
 
 def _busy_shards(w: Workload) -> int:
-    """Shards that receive ticks: the partition key is the symbol."""
-    return min(max(w.shards, shards_needed(w.ticks_per_second)), w.symbols)
+    """Shards that receive ticks (the partition key is the symbol); on-demand starts at 4."""
+    shards = w.shards or ON_DEMAND_INITIAL_SHARDS
+    return min(max(shards, shards_needed(w.ticks_per_second)), w.symbols)
 
 
 def _flushes_per_second(w: Workload) -> float:
