@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
@@ -15,13 +12,7 @@ from producer.publisher import publisher_for
 from stockpipe import inventory
 from stockpipe.provision import provision
 from tests.factories import ticks
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(1)
+from tests.waiting import wait_for
 
 
 def counts(settings: Settings) -> tuple[int, int]:

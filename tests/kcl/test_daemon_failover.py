@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from producer.publisher import KinesisPublisher
 from stockpipe import inventory
 from stockpipe.provision import provision
 from tests.factories import ticks
+from tests.waiting import wait_for
 
 APPLICATION = "stockpipe-consumer"
 
@@ -56,15 +56,6 @@ def lease_owners() -> Counter[str]:
     except Exception:
         return Counter()
     return Counter(i.get("leaseOwner", {}).get("S", "") for i in items)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def publish(batch: list[Any], pause_s: float = 0.0) -> None:

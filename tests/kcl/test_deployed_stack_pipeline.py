@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,13 +24,7 @@ from stockpipe.deployment import settings_env
 from stockpipe.trend_local import trend_event_source
 from tests.deployed_stack import deploy_data_stack
 from tests.scenarios import AAPL, MSFT, expected, run_until, write_scenario
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(1)
+from tests.waiting import wait_for
 
 
 def test_ticks_flow_through_the_deployed_stack_to_alerts_exactly_once(
