@@ -21,7 +21,7 @@ def counts(settings: Settings) -> tuple[int, int]:
     return len(set(dynamo)), history.height
 
 
-def test_every_tick_produced_from_the_host_lands_via_the_consumer_container(
+def test_every_tick_produced_from_the_host_lands_via_the_read_only_consumer_container(
     images: None, engine: docker.DockerClient, emulator_port: int, host_aws: str
 ) -> None:
     emulator = (
@@ -32,7 +32,8 @@ def test_every_tick_produced_from_the_host_lands_via_the_consumer_container(
     )
     consumer = (
         DockerContainer("stockpipe-consumer")
-        .with_kwargs(network_mode="host")
+        # as its ECS task runs it (deploy/): read-only root, a scratch /tmp
+        .with_kwargs(network_mode="host", read_only=True, tmpfs={"/tmp": ""})
         .with_env("AWS_ENDPOINT_URL", host_aws)
         .with_env("AWS_DEFAULT_REGION", "us-east-1")
         .with_env("AWS_ACCESS_KEY_ID", "testing")

@@ -78,6 +78,8 @@ def test_lambda_image_runs_the_handler_through_the_runtime_api_and_alerts(
             lambda_image,
             detach=True,
             network_mode="host",
+            read_only=True,  # Lambda's file system is read-only but for /tmp
+            tmpfs={"/tmp": ""},
             environment={
                 "AWS_LAMBDA_RUNTIME_API": api.address,
                 "AWS_ENDPOINT_URL": emulator,
