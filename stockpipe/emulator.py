@@ -45,9 +45,16 @@ def reset(endpoint: str) -> None:
 class Emulator:
     """A moto server child process; `start` returns its endpoint, `stop` ends it."""
 
-    def __init__(self, *, port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        log_path: Path | None = None,
+        app: str = "stockpipe.emulator_app:app",
+    ) -> None:
         self._port = port
         self._log_path = log_path
+        self._app = app
         self._process: subprocess.Popen[bytes] | None = None
         self.endpoint = ""
 
@@ -71,7 +78,7 @@ class Emulator:
             f"127.0.0.1:{port}",
             "--graceful-timeout",
             "1",
-            "stockpipe.emulator_app:app",
+            self._app,
         ]
         env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
         self._process = subprocess.Popen(

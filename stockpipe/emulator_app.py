@@ -1,33 +1,101 @@
-"""The AWS emulator as a WSGI app for Hypercorn: moto's dispatcher for every service.
+"""The AWS emulator as an ASGI app for Hypercorn: moto's dispatcher for every service.
 
 Served by Hypercorn rather than moto's Werkzeug server because the KCL daemon's Kinesis
-client speaks HTTP/2 only (see docs/emulator.md).
-
-Hypercorn's WSGI adapter (0.18) sends the response start with the first body chunk, so a
-response with no chunk at all (every HEAD, and 204s) fails with a 500. The wrapper below
-gives every response at least one, possibly empty, chunk.
+client speaks HTTP/2 only (see docs/emulator.md). moto is a WSGI app; this module bridges it
+itself instead of letting Hypercorn's WSGI adapter (0.18) do it, which
+- passes no `RAW_URI`, so moto sees only the percent-decoded path and, with IAM enforced,
+  computes S3 signatures over `dt=…` where the client signed `dt%3D…` (SignatureDoesNotMatch);
+- sends the response start with the first body chunk, so a response with no chunk at all
+  (every HEAD, and 204s) failed with a 500.
 """
 
+from __future__ import annotations
+
+import asyncio
+import sys
 from collections.abc import Callable, Iterable
+from io import BytesIO
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Receive = Callable[[], Any]
+Send = Callable[[dict[str, Any]], Any]
 
 
-def never_empty(wsgi_app: WsgiApp) -> WsgiApp:
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        body = wsgi_app(environ, start_response)
-        try:
-            chunks = list(body)  # moto builds its responses in memory anyway
-        finally:
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
-        return chunks or [b""]
+def wsgi_environ(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
+    """PEP 3333 environ from an ASGI HTTP scope, plus the path exactly as the client sent it."""
+    query = scope["query_string"].decode("latin1")
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    server_name, server_port = scope.get("server") or ("localhost", 80)
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": "",
+        "PATH_INFO": scope["path"].encode().decode("latin1"),
+        "RAW_URI": raw_path.decode("latin1") + (f"?{query}" if query else ""),
+        "QUERY_STRING": query,
+        "SERVER_NAME": server_name,
+        "SERVER_PORT": str(server_port),
+        "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for raw_name, raw_value in scope.get("headers", []):
+        name = raw_name.decode("latin1").upper().replace("-", "_")
+        key = name if name in ("CONTENT_LENGTH", "CONTENT_TYPE") else f"HTTP_{name}"
+        value = raw_value.decode("latin1")
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
 
-    return app
+
+def call_wsgi(wsgi_app: WsgiApp, environ: dict[str, Any]) -> tuple[int, list[Any], bytes]:
+    """Runs the app to completion (moto builds its responses in memory anyway)."""
+    started: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started[:] = [int(status.split(" ", 1)[0]), headers]
+        return lambda _chunk: None
+
+    result = wsgi_app(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    status, headers = started
+    return status, [(k.lower().encode("latin1"), v.encode("latin1")) for k, v in headers], body
 
 
-app = never_empty(DomainDispatcherApplication(create_backend_app))
+class AsgiBridge:
+    def __init__(self, wsgi_app: WsgiApp) -> None:
+        self.wsgi_app = wsgi_app
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":  # nothing to start or stop: acknowledge both
+            while True:
+                kind = (await receive())["type"]
+                await send({"type": f"{kind}.complete"})
+                if kind == "lifespan.shutdown":
+                    return
+        if scope["type"] != "http":
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        environ = wsgi_environ(scope, bytes(body))
+        status, headers, content = await asyncio.to_thread(call_wsgi, self.wsgi_app, environ)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+
+app = AsgiBridge(DomainDispatcherApplication(create_backend_app))
