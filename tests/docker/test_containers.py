@@ -33,7 +33,8 @@ def test_every_tick_produced_from_the_host_lands_via_the_read_only_consumer_cont
     consumer = (
         DockerContainer("stockpipe-consumer")
         # as its ECS task runs it (deploy/): read-only root, a scratch /tmp
-        .with_kwargs(network_mode="host", read_only=True, tmpfs={"/tmp": ""})
+        .with_kwargs(network_mode="host", read_only=True)
+        .with_tmpfs_mount("/tmp")
         .with_env("AWS_ENDPOINT_URL", host_aws)
         .with_env("AWS_DEFAULT_REGION", "us-east-1")
         .with_env("AWS_ACCESS_KEY_ID", "testing")
