@@ -23,7 +23,7 @@ def produce(stream: kinesis.IStream, key: kms.IKey) -> list[iam.PolicyStatement]
     """producer/publisher.py: existence check, then PutRecords (SSE-KMS needs a data key)."""
     return [
         statement(
-            ["kinesis:DescribeStreamSummary", "kinesis:PutRecords", "kinesis:PutRecord"],
+            ["kinesis:DescribeStreamSummary", "kinesis:PutRecords"],
             [stream.stream_arn],
         ),
         statement(["kms:GenerateDataKey"], [key.key_arn]),
@@ -37,16 +37,13 @@ def consume(
     bucket: s3.IBucket,
     key: kms.IKey,
 ) -> list[iam.PolicyStatement]:
-    """The KCL 2.5 daemon (polling retrieval, metrics off) and consumer/sinks.py."""
+    """The KCL 2.5 daemon (polling retrieval, metrics off) and consumer/sinks.py.
+
+    KCL 2.5.8 calls DescribeStreamSummary and the stream-consumer APIs only for enhanced
+    fan-out, and DeleteItem on leases of shards that ended (after a reshard); docs/kcl.md."""
     return [
         statement(
-            [
-                "kinesis:DescribeStream",
-                "kinesis:DescribeStreamSummary",
-                "kinesis:ListShards",
-                "kinesis:GetShardIterator",
-                "kinesis:GetRecords",
-            ],
+            ["kinesis:ListShards", "kinesis:GetShardIterator", "kinesis:GetRecords"],
             [stream.stream_arn],
         ),
         # leases: the table exists (this stack made it), so no CreateTable
@@ -61,10 +58,8 @@ def consume(
             ],
             [leases.table_arn],
         ),
-        statement(
-            ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-            [ticks.table_arn],
-        ),
+        # ticks in batches of 25, the per-symbol latest quote as a conditional update
+        statement(["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"], [ticks.table_arn]),
         statement(
             ["s3:PutObject"],
             [bucket.arn_for_objects("ticks/*"), bucket.arn_for_objects("dead-letter/*")],
