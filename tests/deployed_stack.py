@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import Any
 
 from common import aws
 from stockpipe.deployment import Deployment, stack_outputs
@@ -28,8 +29,36 @@ def data_template(name: str = "stockpipe", **context: object) -> dict[str, objec
     return dict(app.synth().get_stack_by_name(Deployment(name).data_stack).template)
 
 
-def deploy_data_stack(name: str = "stockpipe", **context: object) -> dict[str, str]:
-    """Creates the stack and returns its outputs."""
+def app_templates(name: str = "stockpipe") -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both stacks from one app, as `cdk deploy --all` makes them: the data stack's template
+    then carries the exports the compute stack imports (the roles' resource ARNs)."""
+    import aws_cdk as cdk
+
+    from deploy.app import build
+
+    app = cdk.App(context={"name": name, "account": ACCOUNT, "region": "us-east-1"})
+    data, compute = build(app)
+    assembly = app.synth()
+    return (
+        dict(assembly.get_stack_by_name(data.stack_name).template),
+        dict(assembly.get_stack_by_name(compute.stack_name).template),
+    )
+
+
+def emulator_compatible(template: dict[str, Any]) -> dict[str, Any]:
+    """moto 5.2 hands a KMS key's CloudFormation tags (`Key`/`Value`) to its KMS API, which
+    wants `TagKey`/`TagValue`; the key then fails to create. Only the tags are left out."""
+    copy = json.loads(json.dumps(template))
+    for resource in copy["Resources"].values():
+        if resource["Type"] == "AWS::KMS::Key":
+            resource["Properties"].pop("Tags", None)
+    return copy
+
+
+def deploy_data_stack(
+    name: str = "stockpipe", template: dict[str, Any] | None = None, **context: object
+) -> dict[str, str]:
+    """Creates the stack (from `template`, or the data stack alone) and returns its outputs."""
     # `cdk bootstrap` writes this parameter; the template's rule checks it
     aws.client("ssm").put_parameter(
         Name=BOOTSTRAP_VERSION_PARAMETER, Value="30", Type="String", Overwrite=True
@@ -38,7 +67,7 @@ def deploy_data_stack(name: str = "stockpipe", **context: object) -> dict[str, s
     stack = Deployment(name).data_stack
     cloudformation.create_stack(
         StackName=stack,
-        TemplateBody=json.dumps(data_template(name, **context)),
+        TemplateBody=json.dumps(emulator_compatible(template or data_template(name, **context))),
         Capabilities=["CAPABILITY_IAM"],
     )
     deadline = time.monotonic() + 120
