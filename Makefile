@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.producer_bench
 	$(BIN)/python -m bench.consumer_bench
 	$(BIN)/python -m bench.history_bench
+	$(BIN)/python -m bench.emulator_bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

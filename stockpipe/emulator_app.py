@@ -98,4 +98,5 @@ class AsgiBridge:
         await send({"type": "http.response.body", "body": content})
 
 
-app = AsgiBridge(DomainDispatcherApplication(create_backend_app))
+moto_wsgi = DomainDispatcherApplication(create_backend_app)
+app = AsgiBridge(moto_wsgi)
