@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from common import aws
@@ -29,19 +30,26 @@ def data_template(name: str = "stockpipe", **context: object) -> dict[str, objec
     return dict(app.synth().get_stack_by_name(Deployment(name).data_stack).template)
 
 
-def app_templates(name: str = "stockpipe") -> tuple[dict[str, Any], dict[str, Any]]:
-    """Both stacks from one app, as `cdk deploy --all` makes them: the data stack's template
-    then carries the exports the compute stack imports (the roles' resource ARNs)."""
+def synth_app(outdir: Path | None = None, name: str = "stockpipe") -> Any:
+    """The whole app's cloud assembly (templates, asset manifests, staged image contexts)."""
     import aws_cdk as cdk
 
     from deploy.app import build
 
-    app = cdk.App(context={"name": name, "account": ACCOUNT, "region": "us-east-1"})
-    data, compute = build(app)
-    assembly = app.synth()
+    context = {"name": name, "account": ACCOUNT, "region": "us-east-1"}
+    app = cdk.App(context=context, outdir=str(outdir) if outdir else None)
+    build(app)
+    return app.synth()
+
+
+def app_templates(name: str = "stockpipe") -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both stacks from one app, as `cdk deploy --all` makes them: the data stack's template
+    then carries the exports the compute stack imports (the roles' resource ARNs)."""
+    assembly = synth_app(name=name)
+    deployment = Deployment(name)
     return (
-        dict(assembly.get_stack_by_name(data.stack_name).template),
-        dict(assembly.get_stack_by_name(compute.stack_name).template),
+        dict(assembly.get_stack_by_name(deployment.data_stack).template),
+        dict(assembly.get_stack_by_name(deployment.compute_stack).template),
     )
 
 

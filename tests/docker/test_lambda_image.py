@@ -4,7 +4,9 @@ event, and posts the result; the handler's alerts arrive through the emulator's 
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +20,7 @@ from lambdas.trend.engine import TickIn
 from stockpipe import alerts_feed
 from stockpipe.provision import provision
 from stockpipe.trend_local import topic_arn
+from tests.deployed_stack import synth_app
 from tests.docker.conftest import ROOT
 from tests.docker.lambda_runtime_api import RuntimeApi
 from tests.scenarios import AAPL
@@ -29,12 +32,28 @@ START_MS = 1_764_000_000_000 - 1_764_000_000_000 % 60_000
 
 
 @pytest.fixture(scope="session")
-def lambda_image(images: None, engine: docker.DockerClient) -> str:
-    """Built after the compose images, so the shared stages come from the build cache."""
+def lambda_image(
+    images: None, engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """Built as `cdk deploy` builds it: from the context CDK staged in the cloud assembly,
+    with the Dockerfile and target of its asset manifest. Built after the compose images,
+    so the shared stages come from the build cache."""
+    out = tmp_path_factory.mktemp("cdk.out")
+    synth_app(out)
+    manifest = json.loads((out / "stockpipe-compute.assets.json").read_text())
+    (source,) = (
+        image["source"]
+        for image in manifest["dockerImages"].values()
+        if image["source"]["dockerBuildTarget"] == "trend-lambda"
+    )
+    context = out / source["directory"]
+    # the asset leaves the wheelhouse's wheels out (deploy/compute_stack.py); CI builds offline
+    for wheel in (ROOT / "docker" / "wheelhouse").glob("*.whl"):
+        shutil.copy(wheel, context / "docker" / "wheelhouse")
     engine.images.build(
-        path=str(ROOT),
-        dockerfile="docker/Dockerfile",
-        target="trend-lambda",
+        path=str(context),
+        dockerfile=source["dockerFile"],
+        target=source["dockerBuildTarget"],
         tag=IMAGE,
         network_mode="host",
         rm=True,

@@ -83,6 +83,25 @@ def test_cdk_synth_works_offline_and_hashes_three_image_assets(cloud_assembly: P
         assert image["source"]["dockerFile"] == "docker/Dockerfile"
 
 
+def test_each_image_context_cdk_stages_holds_its_dockerfile_and_what_it_copies(
+    cloud_assembly: Path,
+) -> None:
+    # `cdk deploy` runs `docker build` in these staged copies, not in the repository
+    assets = json.loads((cloud_assembly / "stockpipe-compute.assets.json").read_text())
+    for image in assets["dockerImages"].values():
+        context = cloud_assembly / image["source"]["directory"]
+        dockerfile = context / image["source"]["dockerFile"]
+        assert dockerfile.is_file(), f"{dockerfile.relative_to(cloud_assembly)} not staged"
+        copied = [
+            line.split()[1]
+            for line in dockerfile.read_text().splitlines()
+            if line.startswith("COPY ") and "--from" not in line
+        ]
+        assert copied, "the Dockerfile copies nothing from its context?"
+        missing = [source for source in copied if not (context / source).exists()]
+        assert missing == [], f"{image['source']['dockerBuildTarget']}: {missing} not staged"
+
+
 def test_cfn_lint_finds_nothing(cloud_assembly: Path) -> None:
     run = subprocess.run(
         [tool(CFN_LINT), *map(str, templates(cloud_assembly))],
