@@ -291,9 +291,7 @@ class ComputeStack(cdk.Stack):
             },
             environment_encryption=self.data.key,
             tracing=lambda_.Tracing.ACTIVE if self.config.lambda_tracing else None,
-            # one concurrent batch per stream shard; the reserve keeps a runaway from
-            # starving the account's other functions
-            reserved_concurrent_executions=10,
+            reserved_concurrent_executions=self.config.trend_reserved_concurrency or None,
         )
         function.add_event_source(
             sources.DynamoEventSource(
@@ -312,8 +310,18 @@ class ComputeStack(cdk.Stack):
                 ],
             )
         )
+        unreserved = (
+            {
+                "CKV_AWS_115": "Unreserved by default: a stream event source runs one batch "
+                "per stream shard at a time, and reserving fails on new accounts "
+                "(concurrency quota 10-50); -c trendReservedConcurrency=N reserves."
+            }
+            if not self.config.trend_reserved_concurrency
+            else {}
+        )
         skip_checks(
             function,
+            **unreserved,
             CKV_AWS_116="Stream-triggered: failed records go to the event source's on-failure "
             "queue (TrendFailures); a function DLQ only serves asynchronous invocations.",
             CKV_AWS_117="Talks only to DynamoDB, SNS and CloudWatch over AWS endpoints; a VPC "

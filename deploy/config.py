@@ -44,6 +44,9 @@ class DeployConfig:
     nat_gateways: int = 1  # 0 = tasks in public subnets with public IPs, no NAT cost
     # X-Ray traces nearly every invocation at ~1 a second: ~$12/month (docs/deploy.md)
     lambda_tracing: bool = False
+    # 0 = none. Reserving fails on new accounts, whose concurrency quota is 10 or 50: Lambda
+    # keeps 100 (or all of a smaller quota) unreserved. The stream's shards bound it anyway.
+    trend_reserved_concurrency: int = 0
 
     @property
     def on_demand(self) -> bool:
@@ -77,6 +80,9 @@ class DeployConfig:
             trend_bar=_choice(get, "trendBar", d.trend_bar, ("30s", "1m", "5m", "15m", "1h", "1d")),
             nat_gateways=_int(get, "natGateways", d.nat_gateways, 0, 3),
             lambda_tracing=_bool(get, "lambdaTracing", d.lambda_tracing),
+            trend_reserved_concurrency=_int(
+                get, "trendReservedConcurrency", d.trend_reserved_concurrency, 0, 1000
+            ),
         )
 
 

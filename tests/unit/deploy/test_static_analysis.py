@@ -18,8 +18,9 @@ CDK = ROOT / "deploy" / "node_modules" / ".bin" / "cdk"
 CHECKOV = ROOT / ".cache" / "checkov" / "bin" / "checkov"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 CONTEXTS = {
-    # the optional resources too: subscriptions with a filter policy and an alarm e-mail
+    # the optional parts too: subscriptions with a filter policy, an alarm e-mail, a reserve
     "subscriptions": {
+        "trendReservedConcurrency": "5",
         "alertEmails": "alerts@example.com",
         "alertSms": "+15551234567",
         "alertSymbols": "AAPL,MSFT",

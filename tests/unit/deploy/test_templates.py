@@ -214,6 +214,13 @@ def test_lambda_tracing_is_opt_in(synth: Synth) -> None:
     assert only(compute, "AWS::Lambda::Function")["TracingConfig"] == {"Mode": "Active"}
 
 
+def test_reserved_concurrency_is_opt_in_so_a_new_account_can_deploy(synth: Synth) -> None:
+    _, compute = synth()
+    assert "ReservedConcurrentExecutions" not in only(compute, "AWS::Lambda::Function")
+    _, compute = synth(trendReservedConcurrency="5")
+    assert only(compute, "AWS::Lambda::Function")["ReservedConcurrentExecutions"] == 5
+
+
 def test_glue_tables_are_the_code_definition_with_partition_projection(synth: Synth) -> None:
     data, _ = synth()
     found = {
