@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from common import aws
 from common.settings import Settings
 from lambdas.trend.handler import HandlerSettings, TrendProcessor
@@ -16,11 +18,23 @@ def topic_arn(settings: Settings) -> str:
 
 def trend_event_source(settings: Settings) -> StreamEventSource:
     dynamodb = aws.client("dynamodb", region=settings.region)
-    sns = aws.client("sns", region=settings.region)
-    streams = aws.client("dynamodbstreams", region=settings.region)
     stream_arn = dynamodb.describe_table(TableName=settings.ticks_table)["Table"]["LatestStreamArn"]
+    return handler_on_stream(
+        settings,
+        topic_arn(settings),
+        stream_arn,
+        dynamodb=dynamodb,
+        sns=aws.client("sns", region=settings.region),
+        streams=aws.client("dynamodbstreams", region=settings.region),
+    )
+
+
+def handler_on_stream(
+    settings: Settings, topic: str, stream_arn: str, *, dynamodb: Any, sns: Any, streams: Any
+) -> StreamEventSource:
+    """The handler's work fed by `stream_arn`, with the clients given (the function's role)."""
     handler_settings = HandlerSettings.from_env(
-        {**settings.to_env(), "STOCKPIPE_ALERTS_TOPIC_ARN": topic_arn(settings)}
+        {**settings.to_env(), "STOCKPIPE_ALERTS_TOPIC_ARN": topic}
     )
     processor = TrendProcessor(handler_settings, dynamodb, sns)
     return StreamEventSource(

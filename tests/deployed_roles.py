@@ -15,8 +15,8 @@ import urllib.request
 from typing import Any
 
 from common import aws
+from tests.deployed_stack import ACCOUNT
 
-ACCOUNT = "123456789012"  # the emulator's account
 # component -> the logical-id prefix of its role in the compute stack
 ROLES = {"producer": "ProducerTaskRole", "consumer": "ConsumerTaskRole", "trend": "TrendRole"}
 ALLOW_ALL = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +16,6 @@ from stockpipe.deployment import Deployment, stack_outputs
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 ACCOUNT = "123456789012"  # the emulator's account
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
-
-
-def data_template(name: str = "stockpipe", **context: object) -> dict[str, object]:
-    import aws_cdk as cdk
-
-    from deploy.config import DeployConfig
-    from deploy.data_stack import DataStack
-
-    app = cdk.App()
-    config = DeployConfig.from_context({"name": name, **context}.get)
-    env = cdk.Environment(account=ACCOUNT, region="us-east-1")
-    DataStack(app, Deployment(name).data_stack, config, env=env)
-    return dict(app.synth().get_stack_by_name(Deployment(name).data_stack).template)
 
 
 def synth_app(outdir: Path | None = None, name: str = "stockpipe") -> Any:
@@ -42,9 +30,11 @@ def synth_app(outdir: Path | None = None, name: str = "stockpipe") -> Any:
     return app.synth()
 
 
+@cache
 def app_templates(name: str = "stockpipe") -> tuple[dict[str, Any], dict[str, Any]]:
     """Both stacks from one app, as `cdk deploy --all` makes them: the data stack's template
-    then carries the exports the compute stack imports (the roles' resource ARNs)."""
+    then carries the exports the compute stack imports (the roles' resource ARNs). Cached:
+    callers read them, never change them."""
     assembly = synth_app(name=name)
     deployment = Deployment(name)
     return (
@@ -63,10 +53,8 @@ def emulator_compatible(template: dict[str, Any]) -> dict[str, Any]:
     return copy
 
 
-def deploy_data_stack(
-    name: str = "stockpipe", template: dict[str, Any] | None = None, **context: object
-) -> dict[str, str]:
-    """Creates the stack (from `template`, or the data stack alone) and returns its outputs."""
+def deploy_data_stack(name: str = "stockpipe") -> dict[str, str]:
+    """Creates the app's data stack and returns its outputs."""
     # `cdk bootstrap` writes this parameter; the template's rule checks it
     aws.client("ssm").put_parameter(
         Name=BOOTSTRAP_VERSION_PARAMETER, Value="30", Type="String", Overwrite=True
@@ -75,7 +63,7 @@ def deploy_data_stack(
     stack = Deployment(name).data_stack
     cloudformation.create_stack(
         StackName=stack,
-        TemplateBody=json.dumps(emulator_compatible(template or data_template(name, **context))),
+        TemplateBody=json.dumps(emulator_compatible(app_templates(name)[0])),
         Capabilities=["CAPABILITY_IAM"],
     )
     deadline = time.monotonic() + 120

@@ -25,11 +25,10 @@ from botocore.exceptions import ClientError
 
 from common import aws, tables
 from common.settings import Settings
-from lambdas.trend.handler import HandlerSettings, TrendProcessor
 from stockpipe import alerts_feed, inventory
 from stockpipe.deployment import settings_env
 from stockpipe.emulator import Emulator
-from stockpipe.stream_source import StreamEventSource
+from stockpipe.trend_local import handler_on_stream
 from tests.deployed_roles import administrator, assume, enforce_iam, role_statements
 from tests.deployed_stack import app_templates, deploy_data_stack
 from tests.scenarios import AAPL, MSFT, expected, run_until, write_scenario
@@ -111,21 +110,14 @@ def alerts_inbox(sqs: Any, topic_arn: str) -> str:
 
 def trend_source(role: dict[str, str], settings: Settings, outputs: dict[str, str]) -> Any:
     """What the event source mapping and the function do, with the function's role."""
-    stream_arn = aws.client("dynamodb").describe_table(TableName=settings.ticks_table)["Table"][
-        "LatestStreamArn"
-    ]
-    handler_settings = HandlerSettings.from_env(
-        {**settings.to_env(), "STOCKPIPE_ALERTS_TOPIC_ARN": outputs["AlertsTopicArn"]}
-    )
-    processor = TrendProcessor(
-        handler_settings, client_as(role, "dynamodb"), client_as(role, "sns")
-    )
-    return StreamEventSource(
-        client_as(role, "dynamodbstreams"),
-        stream_arn,
-        lambda event, _ctx: processor.process(event),
-        region=REGION,
-        batch_size=settings.trend_batch_size,
+    table = aws.client("dynamodb").describe_table(TableName=settings.ticks_table)["Table"]
+    return handler_on_stream(
+        settings,
+        outputs["AlertsTopicArn"],
+        table["LatestStreamArn"],
+        dynamodb=client_as(role, "dynamodb"),
+        sns=client_as(role, "sns"),
+        streams=client_as(role, "dynamodbstreams"),
     )
 
 
@@ -144,8 +136,8 @@ def test_each_component_under_its_role_brings_ticks_to_alerts_exactly_once(
 ) -> None:
     # GIVEN the data stack deployed from the app's template, the compute stack's three roles
     # made from its template, and the settings `stockpipe env` gives
-    data_template, compute_template = app_templates()
-    outputs = deploy_data_stack(template=data_template)
+    outputs = deploy_data_stack()
+    _, compute_template = app_templates()
     exports = aws.client("cloudformation").list_exports()["Exports"]
     statements = role_statements(compute_template, {e["Name"]: e["Value"] for e in exports})
     roles = {component: assume(component, s) for component, s in statements.items()}
