@@ -17,6 +17,7 @@ def test_no_context_gives_a_deployable_default() -> None:
     c = config()
     assert (c.shards, c.on_demand, c.consumer_cap) == (2, False, 2)
     assert c.producer_source == "yfinance" and c.alert_emails == ()
+    assert c.trend_reserved_concurrency == 0  # a reserve fails on new accounts
 
 
 def test_values_from_the_command_line_are_strings_and_are_parsed() -> None:
