@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from common.layout import DEAD_LETTER_PREFIX, PARTITION_COLUMN, TICKS_PREFIX
+
 TICKS_TABLE = "ticks"
 DEAD_LETTERS_TABLE = "dead_letters"
-PARTITION_COLUMN = "dt"  # yyyy-MM-dd: event-time date for ticks, arrival date for dead letters
 
 # (column, Glue/Athena type) in the order the consumer writes them to Parquet
 TICK_COLUMNS: list[tuple[str, str]] = [
@@ -39,7 +40,7 @@ DEAD_LETTER_COLUMNS: list[tuple[str, str]] = [
     ("data_text", "string"),
 ]
 
-PREFIXES = {TICKS_TABLE: "ticks/", DEAD_LETTERS_TABLE: "dead-letter/"}
+PREFIXES = {TICKS_TABLE: TICKS_PREFIX, DEAD_LETTERS_TABLE: DEAD_LETTER_PREFIX}
 
 
 def _projection(bucket: str, table: str) -> dict[str, str]:
@@ -50,7 +51,7 @@ def _projection(bucket: str, table: str) -> dict[str, str]:
         "projection.dt.range": "2000-01-01,NOW",
         "projection.dt.interval": "1",
         "projection.dt.interval.unit": "DAYS",
-        "storage.location.template": f"s3://{bucket}/{PREFIXES[table]}dt=${{dt}}/",
+        "storage.location.template": f"s3://{bucket}/{PREFIXES[table]}{PARTITION_COLUMN}=${{dt}}/",
     }
 
 

@@ -1,36 +1,76 @@
-"""Runtime configuration, read once from `STOCKPIPE_*` environment variables at entry points.
+"""Runtime configuration: one schema per service, read once from `STOCKPIPE_*` variables.
 
-Entry points build a `Settings` and pass plain values inward; library code never reads the
-environment itself.
+Each process parses only its own schema at its entry point (the producer `ProducerSettings`,
+a consumer `ConsumerSettings`, the trend Lambda `TrendSettings`); the CLI and the local stack
+run all of them and parse `Settings`, which is their union. The CDK app and the compose file
+render the services' environments from the same schemas (`to_env`), so an option is declared,
+defaulted and validated here and nowhere else. Library code never reads the environment.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "NVDA")
+ENV_PREFIX = "STOCKPIPE_"
+BAR_LENGTHS = ("30s", "1m", "5m", "15m", "1h", "1d")
+SourceName = Literal["synthetic", "replay", "yfinance"]
+
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
-class Settings(BaseSettings):
-    """Resource names, sizes and intervals; every field can be set as STOCKPIPE_<NAME>."""
+def parse_duration_ms(text: str) -> int:
+    """'1m' -> 60000; units ms, s, m, h, d."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"duration {text!r} is not like 30s, 1m, 5m, 1h or 1d")
+    return int(match.group(1)) * _UNIT_MS[match.group(2)]
 
-    model_config = SettingsConfigDict(env_prefix="STOCKPIPE_", extra="ignore")
+
+def parse_symbols(text: str) -> tuple[str, ...]:
+    """`"aapl, msft"` -> `("AAPL", "MSFT")`."""
+    return tuple(s.strip().upper() for s in text.split(",") if s.strip())
+
+
+class ServiceSettings(BaseSettings):
+    """What every process needs: the region and how to log."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", env_ignore_empty=True)
 
     region: str | None = Field(
         default=None, description="AWS region; unset means the standard AWS configuration"
     )
-    stream_name: str = "stockpipe-ticks"
-    shard_count: int = Field(default=2, ge=1, le=500)
-    bucket: str = "stockpipe-history"
-    ticks_table: str = "stockpipe-ticks"
-    alerts_topic: str = "stockpipe-alerts"
-    alerts_queue: str = "stockpipe-alerts-local"
-    glue_database: str = "stockpipe"
-    symbols: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SYMBOLS
+    log_format: str = Field(default="human", pattern="^(human|json)$")
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as STOCKPIPE_* variables, for child processes and service configs."""
+        env = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            text = ",".join(value) if isinstance(value, tuple) else str(value)
+            env[env_name(name)] = text
+        return env
+
+    @classmethod
+    def env_names(cls) -> list[str]:
+        """Every variable this schema reads."""
+        return [env_name(name) for name in cls.model_fields]
+
+
+def env_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+class ProducerSettings(ServiceSettings):
+    """`python -m producer`: which quotes, into which stream, how to batch and retry."""
+
+    stream_name: str = "stockpipe-ticks"
+    symbols: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SYMBOLS
     producer_buffer_records: int = Field(
         default=10_000, ge=1, description="records queued before the producer blocks its source"
     )
@@ -40,7 +80,30 @@ class Settings(BaseSettings):
     producer_max_attempts: int = Field(
         default=8, ge=1, description="PutRecords attempts per record before it counts as failed"
     )
+    source: SourceName = "synthetic"
+    seed: int = 7
+    step_ms: int = Field(default=1000, ge=1, description="synthetic: time between quotes")
+    simulated_time: bool = Field(default=False, description="synthetic: do not wait in real time")
+    start_ms: int | None = None
+    replay_path: str | None = None
+    replay_speed: float = Field(default=0.0, ge=0, description="0 = as fast as possible")
+    replay_loop: bool = False
+    replay_symbol: str | None = None
+    ignore_market_hours: bool = False
+    limit: int | None = Field(default=None, ge=1, description="stop after this many ticks")
 
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _split_symbols(cls, value: object) -> object:
+        return parse_symbols(value) if isinstance(value, str) else value
+
+
+class ConsumerSettings(ServiceSettings):
+    """`python -m consumer` (a KCL worker) and the local driver: where ticks go, how often."""
+
+    stream_name: str = "stockpipe-ticks"
+    bucket: str = "stockpipe-history"
+    ticks_table: str = "stockpipe-ticks"
     consumer_application: str = Field(
         default="stockpipe-consumer", description="KCL application name = its lease table"
     )
@@ -55,25 +118,8 @@ class Settings(BaseSettings):
     )
     kcl_shutdown_grace_ms: int = Field(default=10_000, ge=0, description="flush time on stop")
 
-    trend_state_table: str = "stockpipe-trend-state"
-    trend_bar: str = Field(default="1m", description="bar length: 30s, 1m, 5m, 1h, 1d")
-    trend_fast: int = Field(default=5, ge=1)
-    trend_slow: int = Field(default=20, ge=2)
-    trend_allowed_lateness: str = Field(default="1m", description="late ticks are dropped")
-    trend_hysteresis: float = Field(default=0.0, ge=0, description="fraction of the slow SMA")
-    trend_cooldown_bars: int = Field(default=0, ge=0)
-    trend_batch_size: int = Field(default=100, ge=1, le=10_000, description="records/invoke")
-
-    athena_workgroup: str = "stockpipe"
-    athena_output: str | None = Field(
-        default=None, description="query result location; default s3://<bucket>/athena-results/"
-    )
-
-    log_format: str = Field(default="human", pattern="^(human|json)$")
-    log_level: str = "INFO"
-
     @model_validator(mode="after")
-    def _lease_table_is_not_the_ticks_table(self) -> Settings:
+    def _lease_table_is_not_the_ticks_table(self) -> ConsumerSettings:
         if self.consumer_application == self.ticks_table:
             raise ValueError(
                 f"consumer_application {self.consumer_application!r} names the KCL lease table "
@@ -81,20 +127,59 @@ class Settings(BaseSettings):
             )
         return self
 
-    def to_env(self) -> dict[str, str]:
-        """These settings as STOCKPIPE_* variables, for child processes."""
-        env = {}
-        for name, value in self.model_dump(exclude_none=True).items():
-            text = ",".join(value) if isinstance(value, tuple) else str(value)
-            env[f"STOCKPIPE_{name.upper()}"] = text
-        return env
 
-    @staticmethod
-    def parse_symbols(text: str) -> tuple[str, ...]:
-        """`"aapl, msft"` -> `("AAPL", "MSFT")`."""
-        return tuple(s.strip().upper() for s in text.split(",") if s.strip())
+class TrendSettings(ServiceSettings):
+    """The trend Lambda (and `stockpipe trend`): bars, crossover rule, state and alert topic."""
 
-    @field_validator("symbols", mode="before")
+    trend_state_table: str = "stockpipe-trend-state"
+    alerts_topic_arn: str | None = Field(
+        default=None, description="SNS topic ARN for alerts (set on Lambda; looked up locally)"
+    )
+    trend_bar: str = Field(default="1m", description=f"bar length: {', '.join(BAR_LENGTHS)}")
+    trend_fast: int = Field(default=5, ge=1, description="fast SMA period, in bars")
+    trend_slow: int = Field(default=20, ge=2, description="slow SMA period, in bars")
+    trend_allowed_lateness: str = Field(default="1m", description="late ticks are dropped")
+    trend_hysteresis: float = Field(default=0.0, ge=0, lt=1, description="fraction of slow SMA")
+    trend_cooldown_bars: int = Field(default=0, ge=0, description="bars between two alerts")
+    trend_batch_size: int = Field(default=100, ge=1, le=10_000, description="records/invoke")
+
+    @field_validator("trend_bar")
     @classmethod
-    def _split_symbols(cls, value: object) -> object:
-        return cls.parse_symbols(value) if isinstance(value, str) else value
+    def _known_bar(cls, value: str) -> str:
+        if value not in BAR_LENGTHS:
+            raise ValueError(f"bar length {value!r} is not one of {', '.join(BAR_LENGTHS)}")
+        return value
+
+    @field_validator("trend_allowed_lateness")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration_ms(value)
+        return value
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self) -> TrendSettings:
+        if self.trend_fast >= self.trend_slow:
+            raise ValueError(f"trend_fast ({self.trend_fast}) must be below trend_slow")
+        return self
+
+    @property
+    def bar_ms(self) -> int:
+        return parse_duration_ms(self.trend_bar)
+
+    @property
+    def allowed_lateness_ms(self) -> int:
+        return parse_duration_ms(self.trend_allowed_lateness)
+
+
+class Settings(ProducerSettings, ConsumerSettings, TrendSettings):
+    """The CLI and the local stack run every service: the union of their schemas, plus the
+    resources only they create or read (stream size, topic and queue names, Glue, Athena)."""
+
+    shard_count: int = Field(default=2, ge=1, le=500)
+    alerts_topic: str = "stockpipe-alerts"
+    alerts_queue: str = "stockpipe-alerts-local"
+    glue_database: str = "stockpipe"
+    athena_workgroup: str = "stockpipe"
+    athena_output: str | None = Field(
+        default=None, description="query result location; default s3://<bucket>/athena-results/"
+    )

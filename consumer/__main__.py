@@ -7,12 +7,12 @@ import tempfile
 from pathlib import Path
 
 from common.logs import setup_logging
-from common.settings import Settings
+from common.settings import ConsumerSettings
 from consumer.daemon import DaemonError, run_daemon
 
 
 def main() -> int:
-    settings = Settings()
+    settings = ConsumerSettings()
     setup_logging(settings.log_level, settings.log_format)
     try:
         with tempfile.TemporaryDirectory(prefix="kcl-") as workdir:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from common import aws
-from common.settings import Settings
+from common.settings import ConsumerSettings
 from consumer.processor import TickProcessor
 from consumer.sinks import AwsBatchSink, BatchSink, DynamoTicks, S3Objects
 
 
-def make_sink(settings: Settings) -> AwsBatchSink:
+def make_sink(settings: ConsumerSettings) -> AwsBatchSink:
     return AwsBatchSink(
         S3Objects(aws.client("s3", region=settings.region), settings.bucket),
         DynamoTicks(aws.client("dynamodb", region=settings.region), settings.ticks_table),
@@ -16,7 +16,7 @@ def make_sink(settings: Settings) -> AwsBatchSink:
     )
 
 
-def make_processor(settings: Settings, sink: BatchSink | None = None) -> TickProcessor:
+def make_processor(settings: ConsumerSettings, sink: BatchSink | None = None) -> TickProcessor:
     return TickProcessor(
         sink or make_sink(settings),
         flush_records=settings.consumer_flush_records,

@@ -20,7 +20,7 @@ from types import FrameType
 
 import boto3
 
-from common.settings import Settings
+from common.settings import ConsumerSettings
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def find_java() -> str:
     return found
 
 
-def resolve_region(settings: Settings) -> str:
+def resolve_region(settings: ConsumerSettings) -> str:
     region = settings.region or boto3.session.Session().region_name
     if not region:
         raise DaemonError("no AWS region: set STOCKPIPE_REGION or AWS_REGION")
@@ -73,7 +73,7 @@ def resolve_region(settings: Settings) -> str:
 
 
 def render_properties(
-    settings: Settings,
+    settings: ConsumerSettings,
     *,
     region: str,
     endpoint: str | None,
@@ -122,7 +122,7 @@ def command(java: str, properties: Path, logback: Path) -> list[str]:
     ]
 
 
-def run_daemon(settings: Settings, workdir: Path, *, worker_id: str | None = None) -> int:
+def run_daemon(settings: ConsumerSettings, workdir: Path, *, worker_id: str | None = None) -> int:
     """Run the daemon in the foreground until it exits; returns its exit code."""
     workdir.mkdir(parents=True, exist_ok=True)
     # unique even for containers sharing the host's name and PID 1 (host networking):

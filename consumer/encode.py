@@ -14,12 +14,10 @@ from typing import Any
 import orjson
 import polars as pl
 
-from common import tables
+from common import layout, tables
 from common.history_tables import TICK_COLUMNS
 from consumer.batch import Batch, DeadLetter, partition_date
 
-TICKS_PREFIX = "ticks/"
-DEAD_LETTER_PREFIX = "dead-letter/"
 PARQUET_COLUMNS = [name for name, _type in TICK_COLUMNS]
 
 
@@ -32,7 +30,7 @@ def parquet_objects(batch: Batch) -> list[tuple[str, bytes]]:
     objects = []
     for (dt,), part in batch.ticks.partition_by("dt", as_dict=True, maintain_order=True).items():
         first = _first_sequence(part["sequence_number"].to_list())
-        key = f"{TICKS_PREFIX}dt={dt}/{batch.shard_id}-{first}.parquet"
+        key = layout.tick_object_key(dt, batch.shard_id, first)
         objects.append((key, encode_parquet(part.select(PARQUET_COLUMNS))))
     return objects
 
@@ -70,22 +68,16 @@ def dynamodb_items(batch: Batch, *, ttl_days: int) -> list[dict[str, Any]]:
         ),
         strict=True,
     ):
-        item: dict[str, Any] = {
-            tables.PARTITION_KEY: {"S": symbol},
-            tables.SORT_KEY: {"S": tables.tick_sort_key(event_ms, tick_id)},
-            "id": {"S": tick_id},
-            "event_time_ms": {"N": str(event_ms)},
-            "price": {"N": repr(price)},
-            "volume": {"N": str(volume)},
-            "source": {"S": source},
-            "dt": {"S": dt},
-            "ingest_lag_ms": {"N": str(lag)},
-            tables.TTL_ATTRIBUTE: {"N": str(arrival // 1000 + ttl_s)},
-        }
-        if change is not None:
-            item["change"] = {"N": repr(change)}
-            item["change_pct"] = {"N": repr(pct)}
-        items.append(item)
+        items.append(
+            tables.encode_tick_item(
+                tables.TickItem(symbol, tick_id, event_ms, price, volume, source),
+                dt=dt,
+                ingest_lag_ms=lag,
+                expires_at_s=arrival // 1000 + ttl_s,
+                change=change,
+                change_pct=pct,
+            )
+        )
     return items
 
 
@@ -108,7 +100,7 @@ def dead_letter_objects(batch: Batch) -> list[tuple[str, bytes]]:
     for dt, letters in by_date.items():
         first = _first_sequence([d.sequence_number for d in letters])
         body = b"".join(orjson.dumps(dead_letter_record(d)) + b"\n" for d in letters)
-        objects.append((f"{DEAD_LETTER_PREFIX}dt={dt}/{batch.shard_id}-{first}.jsonl", body))
+        objects.append((layout.dead_letter_object_key(dt, batch.shard_id, first), body))
     return objects
 
 

@@ -11,14 +11,14 @@ import sys
 from amazon_kclpy import kcl
 
 from common.logs import setup_logging
-from common.settings import Settings
+from common.settings import ConsumerSettings
 from consumer.app import make_processor
 
 
 def main() -> None:
     protocol_out = sys.stdout
     sys.stdout = sys.stderr  # a stray print must never corrupt the daemon protocol
-    settings = Settings()
+    settings = ConsumerSettings()
     setup_logging(settings.log_level, settings.log_format)
     processor = make_processor(settings)
     kcl.KCLProcess(

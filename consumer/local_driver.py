@@ -20,7 +20,7 @@ from amazon_kclpy import messages
 from botocore.exceptions import ClientError
 
 from common import aws
-from common.settings import Settings
+from common.settings import ConsumerSettings
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ class LocalDriver:
         self._leases.clear()
 
 
-def driver_for(settings: Settings, processor_factory: Callable[[], Any]) -> LocalDriver:
+def driver_for(settings: ConsumerSettings, processor_factory: Callable[[], Any]) -> LocalDriver:
     """A driver on the configured stream, with checkpoints under the KCL application name."""
     return LocalDriver(
         aws.client("kinesis", region=settings.region),

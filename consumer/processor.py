@@ -20,12 +20,16 @@ from typing import Any
 from amazon_kclpy.checkpoint_error import CheckpointError
 from amazon_kclpy.v3 import processor
 
+from common.retry import Retry, RetryPolicy
 from consumer.batch import InRecord, PriceMemory, build_batch
 from consumer.sinks import BatchSink, SinkError
 
 log = logging.getLogger(__name__)
 
 EXIT_SINK_FAILURE = 3
+EXIT_CHECKPOINT_FAILURE = 4
+# checkpoint throttling: 0.5 s doubling to 2.5 s, no jitter (one writer per lease); then exit
+CHECKPOINT_RETRY = RetryPolicy(max_attempts=6, base_s=0.5, cap_s=2.5, jitter=False)
 
 
 class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
@@ -37,8 +41,7 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
         *,
         flush_records: int = 5000,
         flush_age_s: float = 2.0,
-        checkpoint_attempts: int = 6,
-        checkpoint_backoff_s: float = 0.5,
+        checkpoint_retry: RetryPolicy = CHECKPOINT_RETRY,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -46,11 +49,9 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
         self._sink = sink
         self._flush_records = flush_records
         self._flush_age_s = flush_age_s
-        self._checkpoint_attempts = checkpoint_attempts
-        self._checkpoint_backoff_s = checkpoint_backoff_s
+        self._checkpoint_retry = Retry(checkpoint_retry, sleep=sleep)
         self._monotonic = monotonic
         self._wall_clock = wall_clock
-        self._sleep = sleep
         self._memory = PriceMemory()
         self._buffer: list[InRecord] = []
         self._buffer_since = monotonic()
@@ -129,7 +130,8 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
     def _checkpoint(self, checkpointer: Any, position: tuple[str, int] | None) -> None:
         """Retry throttling; a shutdown error means the lease is gone; anything else exits."""
         sequence, sub = position if position else (None, None)
-        for attempt in range(1, self._checkpoint_attempts + 1):
+        error = "no attempt"
+        for _attempt in self._checkpoint_retry.attempts():
             try:
                 checkpointer.checkpoint(sequence, sub)
                 return
@@ -138,7 +140,8 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
                     log.info("checkpoint refused on %s: lease lost", self.shard_id)
                     self.stopped = True
                     return
-                if e.value != "ThrottlingException" or attempt == self._checkpoint_attempts:
-                    log.error("checkpoint on %s failed: %s", self.shard_id, e.value)
-                    raise SystemExit(EXIT_SINK_FAILURE) from None
-                self._sleep(self._checkpoint_backoff_s * attempt)
+                error = e.value
+                if error != "ThrottlingException":
+                    break
+        log.error("checkpoint on %s failed: %s", self.shard_id, error)
+        raise SystemExit(EXIT_CHECKPOINT_FAILURE) from None

@@ -9,18 +9,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from common import tables
-from common.backoff import full_jitter
+from common.retry import Retry, RetryPolicy
 from consumer import encode
 from consumer.batch import Batch
 
 log = logging.getLogger(__name__)
 
 BATCH_WRITE_LIMIT = 25  # DynamoDB's limit; the emulator does not enforce it, so we do
+# first wait up to 0.1 s, doubling to 2 s, full jitter
+WRITE_RETRY = RetryPolicy(max_attempts=8, base_s=0.1, cap_s=2.0)
 
 
 class SinkError(RuntimeError):
@@ -56,16 +59,11 @@ class DynamoTicks:
         table: str,
         *,
         max_attempts: int = 8,
-        base_backoff_s: float = 0.05,
-        max_backoff_s: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._client = client
         self._table = table
-        self._max_attempts = max_attempts
-        self._base_backoff_s = base_backoff_s
-        self._max_backoff_s = max_backoff_s
-        self._sleep = sleep
+        self._retry = Retry(replace(WRITE_RETRY, max_attempts=max_attempts), sleep=sleep)
 
     def put_items(self, items: list[dict[str, Any]]) -> None:
         for start in range(0, len(items), BATCH_WRITE_LIMIT):
@@ -73,7 +71,7 @@ class DynamoTicks:
 
     def _write_chunk(self, items: list[dict[str, Any]]) -> None:
         requests: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in items]
-        for attempt in range(1, self._max_attempts + 1):
+        for _attempt in self._retry.attempts():
             try:
                 response = self._client.batch_write_item(RequestItems={self._table: requests})
             except ClientError as e:
@@ -91,13 +89,9 @@ class DynamoTicks:
                 requests = response.get("UnprocessedItems", {}).get(self._table, [])
                 if not requests:
                     return
-            if attempt < self._max_attempts:
-                self._sleep(
-                    full_jitter(attempt, base_s=self._base_backoff_s, cap_s=self._max_backoff_s)
-                )
         raise SinkError(
             f"{len(requests)} item(s) still unprocessed by {self._table} "
-            f"after {self._max_attempts} attempts"
+            f"after {self._retry.policy.max_attempts} attempts"
         )
 
     def update_latest(self, symbol: str, event_time_ms: int, price: float, tick_id: str) -> None:
@@ -105,10 +99,7 @@ class DynamoTicks:
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key={
-                    tables.PARTITION_KEY: {"S": symbol},
-                    tables.SORT_KEY: {"S": tables.LATEST_SORT_KEY},
-                },
+                Key=tables.latest_quote_key(symbol),
                 UpdateExpression="SET event_time_ms = :t, price = :p, id = :i",
                 ConditionExpression="attribute_not_exists(event_time_ms) OR event_time_ms < :t",
                 ExpressionAttributeValues={

@@ -21,7 +21,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from common import history_tables, tables
+from common import history_tables, layout, tables
 from deploy.config import DeployConfig
 from deploy.suppressions import skip_checks
 
@@ -123,17 +123,21 @@ class DataStack(cdk.Stack):
                     id="OldVersions", noncurrent_version_expiration=cdk.Duration.days(7)
                 ),
                 *(
-                    s3.LifecycleRule(id="TickHistory", prefix="ticks/", expiration=days)
+                    s3.LifecycleRule(id="TickHistory", prefix=layout.TICKS_PREFIX, expiration=days)
                     for days in history
                 ),
                 s3.LifecycleRule(
-                    id="DeadLetters", prefix="dead-letter/", expiration=cdk.Duration.days(90)
+                    id="DeadLetters",
+                    prefix=layout.DEAD_LETTER_PREFIX,
+                    expiration=cdk.Duration.days(90),
                 ),
                 s3.LifecycleRule(
-                    id="AthenaResults", prefix="athena-results/", expiration=cdk.Duration.days(7)
+                    id="AthenaResults",
+                    prefix=layout.ATHENA_RESULTS_PREFIX,
+                    expiration=cdk.Duration.days(7),
                 ),
             ],
-            metrics=[s3.BucketMetrics(id=DEAD_LETTER_METRICS_ID, prefix="dead-letter/")],
+            metrics=[s3.BucketMetrics(id=DEAD_LETTER_METRICS_ID, prefix=layout.DEAD_LETTER_PREFIX)],
             removal_policy=cdk.RemovalPolicy.DESTROY,  # `stockpipe teardown` empties it first
         )
         skip_checks(
@@ -232,7 +236,7 @@ class DataStack(cdk.Stack):
                 enforce_work_group_configuration=True,
                 publish_cloud_watch_metrics_enabled=True,
                 result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
-                    output_location=f"s3://{self.bucket.bucket_name}/athena-results/",
+                    output_location=layout.athena_output(self.bucket.bucket_name),
                     encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
                         encryption_option="SSE_KMS", kms_key=self.key.key_arn
                     ),

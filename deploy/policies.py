@@ -14,6 +14,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
+from common import layout
+
 
 def statement(actions: list[str], resources: list[str]) -> iam.PolicyStatement:
     return iam.PolicyStatement(actions=actions, resources=resources)
@@ -62,7 +64,7 @@ def consume(
         statement(["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"], [ticks.table_arn]),
         statement(
             ["s3:PutObject"],
-            [bucket.arn_for_objects("ticks/*"), bucket.arn_for_objects("dead-letter/*")],
+            [bucket.arn_for_objects(layout.object_pattern(p)) for p in layout.HISTORY_PREFIXES],
         ),
         statement(["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [key.key_arn]),
     ]

@@ -7,8 +7,8 @@ import sys
 import threading
 
 from common.logs import setup_logging
-from common.settings import Settings
-from producer.options import SourceOptions, build_source
+from common.settings import ProducerSettings
+from producer.options import build_source
 from producer.publisher import publisher_for
 from producer.run import produce, stop_on_signals
 
@@ -16,12 +16,11 @@ log = logging.getLogger("producer")
 
 
 def main() -> int:
-    settings = Settings()
-    options = SourceOptions()
+    settings = ProducerSettings()
     setup_logging(settings.log_level, settings.log_format)
     stop = threading.Event()
     stop_on_signals(stop)
-    source = build_source(options, settings.symbols)
+    source = build_source(settings)
     publisher = publisher_for(settings)
     log.info(
         "producing %s quotes for %s to %s",
@@ -29,7 +28,7 @@ def main() -> int:
         ",".join(settings.symbols),
         settings.stream_name,
     )
-    stats = produce(source, publisher, stop=stop, limit=options.limit)
+    stats = produce(source, publisher, stop=stop, limit=settings.limit)
     log.info(
         "done: produced=%d sent=%d rejected=%d retried=%d failed=%d in %.1fs",
         stats.produced,

@@ -1,38 +1,14 @@
-"""Which source the producer reads, and how: one model for `python -m producer` and the CLI."""
+"""Build the configured quote source from the producer's settings (`common.settings`)."""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
+from common.settings import ProducerSettings
 from producer.sources.base import QuoteSource
 
-SourceName = Literal["synthetic", "replay", "yfinance"]
 
-
-class SourceOptions(BaseSettings):
-    """Set as STOCKPIPE_<NAME> in containers, or from `stockpipe produce` flags."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="STOCKPIPE_", extra="ignore", env_ignore_empty=True
-    )
-
-    source: SourceName = "synthetic"
-    seed: int = 7
-    step_ms: int = 1000
-    simulated_time: bool = False
-    start_ms: int | None = None
-    replay_path: str | None = None
-    replay_speed: float = 0.0
-    replay_loop: bool = False
-    replay_symbol: str | None = None
-    ignore_market_hours: bool = False
-    limit: int | None = None
-
-
-def build_source(options: SourceOptions, symbols: tuple[str, ...]) -> QuoteSource:
+def build_source(options: ProducerSettings) -> QuoteSource:
     """The configured source; imports only what that source needs."""
+    symbols = options.symbols
     if options.source == "synthetic":
         from producer.sources.synthetic import SyntheticSource
 

@@ -13,20 +13,22 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from common import aws
-from common.backoff import full_jitter
-from common.settings import Settings
+from common.retry import Retry, RetryPolicy
+from common.settings import ProducerSettings
 from common.tick import Tick
 from producer.batching import MAX_RECORDS_PER_CALL, Entry, batches
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
+# first wait up to 0.1 s, doubling to 5 s, full jitter; attempts from settings
+PUT_RETRY = RetryPolicy(max_attempts=8, base_s=0.1, cap_s=5.0)
 
 
 class StreamNotFound(RuntimeError):
@@ -57,9 +59,7 @@ class KinesisPublisher:
         *,
         buffer_records: int = 10_000,
         linger_s: float = 0.2,
-        max_attempts: int = 8,
-        base_backoff_s: float = 0.05,
-        max_backoff_s: float = 5.0,
+        retry: RetryPolicy = PUT_RETRY,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
     ) -> None:
@@ -67,11 +67,7 @@ class KinesisPublisher:
         self._stream = stream_name
         self._queue: queue.Queue[object] = queue.Queue(maxsize=buffer_records)
         self._linger_s = linger_s
-        self._max_attempts = max_attempts
-        self._base_backoff_s = base_backoff_s
-        self._max_backoff_s = max_backoff_s
-        self._sleep = sleep
-        self._jitter = jitter
+        self._retry = Retry(retry, sleep=sleep, random=jitter)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._closed = False
@@ -158,18 +154,20 @@ class KinesisPublisher:
 
     def _put_with_retries(self, batch: list[Entry]) -> None:
         remaining = batch
-        for attempt in range(1, self._max_attempts + 1):
+        for attempt in self._retry.attempts():
+            if attempt > 1:
+                self.counters.retried += len(remaining)
             failed = self._put_once(remaining)
             self.counters.sent += len(remaining) - len(failed)
             if not failed:
                 return
-            if attempt == self._max_attempts:
-                self.counters.failed += len(failed)
-                log.error("gave up on %d record(s) after %d attempts", len(failed), attempt)
-                return
-            self.counters.retried += len(failed)
-            self._sleep(self._backoff(attempt))
             remaining = failed
+        self.counters.failed += len(remaining)
+        log.error(
+            "gave up on %d record(s) after %d attempts",
+            len(remaining),
+            self._retry.policy.max_attempts,
+        )
 
     def _put_once(self, entries: list[Entry]) -> list[Entry]:
         """One PutRecords call; returns the entries that were not written."""
@@ -189,18 +187,13 @@ class KinesisPublisher:
         log.info("%d of %d record(s) failed (%s); retrying", len(failed), len(entries), codes)
         return failed
 
-    def _backoff(self, attempt: int) -> float:
-        return full_jitter(
-            attempt, base_s=self._base_backoff_s, cap_s=self._max_backoff_s, jitter=self._jitter
-        )
 
-
-def publisher_for(settings: Settings, client: Any | None = None) -> KinesisPublisher:
+def publisher_for(settings: ProducerSettings, client: Any | None = None) -> KinesisPublisher:
     """A started publisher on the configured stream with the configured limits."""
     return KinesisPublisher(
         client or aws.client("kinesis", region=settings.region),
         settings.stream_name,
         buffer_records=settings.producer_buffer_records,
         linger_s=settings.producer_linger_ms / 1000,
-        max_attempts=settings.producer_max_attempts,
+        retry=replace(PUT_RETRY, max_attempts=settings.producer_max_attempts),
     ).start()

@@ -5,28 +5,25 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import orjson
+from common.alerts import Alert
 
 PROTOCOLS = ("email", "sms", "sqs", "https", "lambda")
 
 
-def receive(
-    sqs: Any, queue_url: str, *, wait_s: int = 1, max_messages: int = 10
-) -> list[dict[str, Any]]:
-    """Alert bodies from one ReceiveMessage call (SNS envelopes unwrapped), then deleted."""
+def receive(sqs: Any, queue_url: str, *, wait_s: int = 1, max_messages: int = 10) -> list[Alert]:
+    """Alerts from one ReceiveMessage call (SNS envelopes unwrapped), then deleted."""
     response = sqs.receive_message(
         QueueUrl=queue_url, MaxNumberOfMessages=max_messages, WaitTimeSeconds=wait_s
     )
     alerts = []
     for message in response.get("Messages", []):
-        envelope = orjson.loads(message["Body"])
-        alerts.append(orjson.loads(envelope["Message"]))
+        alerts.append(Alert.from_sns_envelope(message["Body"]))
         sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return alerts
 
 
-def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
-    alerts: list[dict[str, Any]] = []
+def drain(sqs: Any, queue_url: str) -> list[Alert]:
+    alerts: list[Alert] = []
     while batch := receive(sqs, queue_url, wait_s=0):
         alerts += batch
     return alerts

@@ -19,9 +19,9 @@ from rich.table import Table
 
 from common import aws
 from common.logs import setup_logging
-from common.settings import Settings
+from common.settings import Settings, SourceName, parse_symbols
 from consumer.daemon import DaemonError, run_daemon
-from producer.options import SourceName, SourceOptions, build_source
+from producer.options import build_source
 from producer.publisher import StreamNotFound, publisher_for
 from producer.run import produce, stop_on_signals
 from producer.sources.replay import ReplayFormatError
@@ -294,14 +294,15 @@ def alerts(
         while not stop.is_set():
             for alert in alerts_feed.receive(sqs, queue_url, wait_s=1):
                 if json_output:
-                    print(orjson.dumps(alert).decode(), flush=True)
+                    print(orjson.dumps(alert.body()).decode(), flush=True)
                 else:
-                    colour = "green" if alert["signal"] == "BUY" else "red"
-                    values = alert["indicators"]
+                    colour = "green" if alert.signal == "BUY" else "red"
+                    values = alert.indicators
                     out.print(
-                        f"[{colour}]{alert['signal']:<4}[/] {alert['symbol']:<8} "
-                        f"{alert['bar_time']}  price {alert['price']:.2f}  "
-                        f"SMA {values['sma_fast']:.2f}/{values['sma_slow']:.2f}  "
+                        f"[{colour}]{alert.signal:<4}[/] {alert.symbol:<8} "
+                        f"{alert.bar_time}  price {alert.price:.2f}  "
+                        f"SMA {values['sma_fast'] or float('nan'):.2f}/"
+                        f"{values['sma_slow'] or float('nan'):.2f}  "
                         f"RSI {values['rsi_14'] or float('nan'):.1f}"
                     )
 
@@ -439,22 +440,24 @@ def produce_command(
     """
     settings = _settings(verbose)
     if symbols:
-        settings = settings.model_copy(update={"symbols": Settings.parse_symbols(symbols)})
-    options = SourceOptions(
-        source=source,
-        replay_path=str(file) if file else None,
-        replay_speed=speed,
-        replay_loop=loop,
-        simulated_time=simulated_time,
-        step_ms=step_ms,
-        seed=seed,
-        ignore_market_hours=ignore_market_hours,
-        limit=limit,
+        settings = settings.model_copy(update={"symbols": parse_symbols(symbols)})
+    options = settings.model_copy(
+        update=dict(
+            source=source,
+            replay_path=str(file) if file else None,
+            replay_speed=speed,
+            replay_loop=loop,
+            simulated_time=simulated_time,
+            step_ms=step_ms,
+            seed=seed,
+            ignore_market_hours=ignore_market_hours,
+            limit=limit,
+        )
     )
     stop = threading.Event()
     stop_on_signals(stop)
     with _user_errors(), _target(settings, allow_embedded=False) as target:
-        quote_source = build_source(options, settings.symbols)
+        quote_source = build_source(options)
         where = target.endpoint or "real AWS"
         err.print(f"producing {source} quotes to stream {settings.stream_name} on {where}")
         publisher = publisher_for(settings)

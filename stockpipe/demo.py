@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 import orjson
 
 from common import aws
+from common.alerts import Alert
 from common.settings import Settings
 from common.tick import Tick
 from consumer.app import make_processor, make_sink
@@ -148,7 +149,7 @@ class DemoRun:
         self.marker = uuid.uuid4().hex
         self.progress = Progress()
         self.run_ids: set[str] = set()
-        self.alerts: list[dict[str, object]] = []
+        self.alerts: list[Alert] = []
         sink = WatchingSink(make_sink(settings), self.run_ids, self.progress, self.marker.encode())
         self.driver = driver_for(settings, lambda: make_processor(settings, sink))
         self.trend = trend_event_source(settings)
@@ -225,7 +226,7 @@ class DemoRun:
             dead_letters=len(letters),
             alerts=len(self.alerts),
             latest_alerts=[
-                {k: a[k] for k in ("symbol", "signal", "bar_time", "price")}
+                {"symbol": a.symbol, "signal": a.signal, "bar_time": a.bar_time, "price": a.price}
                 for a in self.alerts[-5:]
             ],
             lag_ms_p50=percentile(self.progress.lags_ms, 0.50),

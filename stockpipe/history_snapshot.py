@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from consumer.encode import DEAD_LETTER_PREFIX, TICKS_PREFIX
+from common.layout import HISTORY_PREFIXES
 from stockpipe.inventory import keys
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 def save(s3: Any, bucket: str, folder: Path) -> int:
     """Copy history objects to `folder` (replacing what was there); returns how many."""
     saved = 0
-    for prefix in (TICKS_PREFIX, DEAD_LETTER_PREFIX):
+    for prefix in HISTORY_PREFIXES:
         for key in keys(s3, bucket, prefix):
             target = folder / key
             target.parent.mkdir(parents=True, exist_ok=True)

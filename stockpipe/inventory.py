@@ -10,7 +10,7 @@ import orjson
 import polars as pl
 
 from common import tables
-from consumer.encode import DEAD_LETTER_PREFIX, TICKS_PREFIX
+from common.layout import DEAD_LETTER_PREFIX, TICKS_PREFIX
 
 
 def dynamodb_tick_ids(dynamodb: Any, table: str) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common import aws, history_tables, tables
+from common import aws, history_tables, layout, tables
 from common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ def _state_table(dynamodb: Any, name: str) -> None:
 
 def _athena_workgroup(athena: Any, settings: Settings) -> None:
     """Results under the history bucket; a per-query scan limit guards against runaway cost."""
-    output = settings.athena_output or f"s3://{settings.bucket}/athena-results/"
+    output = layout.athena_output(settings.bucket, settings.athena_output)
     try:
         athena.create_work_group(
             Name=settings.athena_workgroup,

@@ -13,11 +13,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
+
+from common.retry import Retry, RetryPolicy
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Mapping[str, Any], object], Mapping[str, Any]]
+# re-delivery of failed records: 0.2 s, then 0.4 s, no jitter (one poller per stream)
+REDELIVERY = RetryPolicy(max_attempts=3, base_s=0.2, cap_s=1.0, jitter=False)
 
 
 class StreamEventSource:
@@ -31,13 +36,14 @@ class StreamEventSource:
         batch_size: int = 100,
         max_attempts: int = 3,
         poll_interval_s: float = 0.25,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._streams = streams
         self._arn = stream_arn
         self._handler = handler
         self._region = region
         self._batch_size = batch_size
-        self._max_attempts = max_attempts
+        self._retry = Retry(replace(REDELIVERY, max_attempts=max_attempts), sleep=sleep)
         self._poll_interval_s = poll_interval_s
         self._iterators: dict[str, str | None] = {}
         self.records_delivered = 0
@@ -72,7 +78,7 @@ class StreamEventSource:
                 )["ShardIterator"]
 
     def _deliver(self, records: list[dict[str, Any]]) -> None:
-        for attempt in range(1, self._max_attempts + 1):
+        for _attempt in self._retry.attempts():
             response = self._handler({"Records": records}, None)
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             if not failed:
@@ -81,12 +87,10 @@ class StreamEventSource:
                 i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] in failed
             )
             records = records[first:]
-            if attempt < self._max_attempts:
-                time.sleep(0.1 * 2**attempt)
         log.error(
             "dropping %d stream record(s) after %d attempts (from sequence %s)",
             len(records),
-            self._max_attempts,
+            self._retry.policy.max_attempts,
             records[0]["dynamodb"]["SequenceNumber"],
         )
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from common import aws
 from common.settings import Settings
-from lambdas.trend.handler import HandlerSettings, TrendProcessor
+from lambdas.trend.handler import TrendProcessor
 from stockpipe.stream_source import StreamEventSource
 
 
@@ -33,10 +33,9 @@ def handler_on_stream(
     settings: Settings, topic: str, stream_arn: str, *, dynamodb: Any, sns: Any, streams: Any
 ) -> StreamEventSource:
     """The handler's work fed by `stream_arn`, with the clients given (the function's role)."""
-    handler_settings = HandlerSettings.from_env(
-        {**settings.to_env(), "STOCKPIPE_ALERTS_TOPIC_ARN": topic}
+    processor = TrendProcessor(
+        settings.model_copy(update={"alerts_topic_arn": topic}), dynamodb, sns
     )
-    processor = TrendProcessor(handler_settings, dynamodb, sns)
     return StreamEventSource(
         streams,
         stream_arn,

@@ -13,15 +13,14 @@ FIRST_SEQUENCE = 1_100_000_000_017_454_423_009  # as DynamoDB Streams numbers th
 def stream_record(
     symbol: str, tick: TickIn, sequence: int, event_name: str = "INSERT"
 ) -> dict[str, Any]:
-    image = {
-        tables.PARTITION_KEY: {"S": symbol},
-        tables.SORT_KEY: {"S": tables.tick_sort_key(tick.event_time_ms, tick.id)},
-        "id": {"S": tick.id},
-        "event_time_ms": {"N": str(tick.event_time_ms)},
-        "price": {"N": repr(tick.price)},
-        "volume": {"N": str(tick.volume)},
-        "source": {"S": "replay"},
-    }
+    image = tables.encode_tick_item(
+        tables.TickItem(symbol, tick.id, tick.event_time_ms, tick.price, tick.volume, "replay"),
+        dt="2026-11-25",
+        ingest_lag_ms=0,
+        expires_at_s=0,
+        change=None,
+        change_pct=None,
+    )
     return {
         "eventID": f"ev-{sequence}",
         "eventName": event_name,

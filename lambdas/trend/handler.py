@@ -14,66 +14,47 @@ Failures are reported per record (ReportBatchItemFailures); nothing is swallowed
 from __future__ import annotations
 
 import logging
-import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from common import aws, tables
+from common.alerts import Alert
 from common.logs import setup_logging
+from common.settings import TrendSettings
 from lambdas.trend import metrics
-from lambdas.trend.alerts import alert_body, publish_args
+from lambdas.trend.alerts import to_alert
 from lambdas.trend.engine import TickIn, TrendConfig, apply
 from lambdas.trend.state_store import StateStore, VersionConflict
 
 log = logging.getLogger(__name__)
 
 SAVE_ATTEMPTS = 3
-_DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
-def parse_duration_ms(text: str) -> int:
-    """'1m' -> 60000; units ms, s, m, h, d."""
-    match = _DURATION.fullmatch(text.strip())
-    if not match:
-        raise ValueError(f"duration {text!r} is not like 30s, 1m, 5m, 1h or 1d")
-    return int(match.group(1)) * _UNIT_MS[match.group(2)]
+class ConfigurationError(ValueError):
+    """The function's environment lacks what it needs; fails the first invocation loudly."""
 
 
-@dataclass(frozen=True)
-class HandlerSettings:
-    """Read once per container from the environment."""
-
-    state_table: str
-    topic_arn: str
-    trend: TrendConfig
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> HandlerSettings:
-        return cls(
-            state_table=env.get("STOCKPIPE_TREND_STATE_TABLE", "stockpipe-trend-state"),
-            topic_arn=env["STOCKPIPE_ALERTS_TOPIC_ARN"],
-            trend=TrendConfig(
-                bar_ms=parse_duration_ms(env.get("STOCKPIPE_TREND_BAR", "1m")),
-                fast=int(env.get("STOCKPIPE_TREND_FAST", "5")),
-                slow=int(env.get("STOCKPIPE_TREND_SLOW", "20")),
-                allowed_lateness_ms=parse_duration_ms(
-                    env.get("STOCKPIPE_TREND_ALLOWED_LATENESS", "1m")
-                ),
-                hysteresis=float(env.get("STOCKPIPE_TREND_HYSTERESIS", "0")),
-                cooldown_bars=int(env.get("STOCKPIPE_TREND_COOLDOWN_BARS", "0")),
-            ),
-        )
+def engine_config(settings: TrendSettings) -> TrendConfig:
+    return TrendConfig(
+        bar_ms=settings.bar_ms,
+        fast=settings.trend_fast,
+        slow=settings.trend_slow,
+        allowed_lateness_ms=settings.allowed_lateness_ms,
+        hysteresis=settings.trend_hysteresis,
+        cooldown_bars=settings.trend_cooldown_bars,
+    )
 
 
 class TrendProcessor:
     """The handler's work, with injected clients (tests, the local poller)."""
 
-    def __init__(self, settings: HandlerSettings, dynamodb: Any, sns: Any) -> None:
-        self.settings = settings
-        self._store = StateStore(dynamodb, settings.state_table)
+    def __init__(self, settings: TrendSettings, dynamodb: Any, sns: Any) -> None:
+        if not settings.alerts_topic_arn:
+            raise ConfigurationError("STOCKPIPE_ALERTS_TOPIC_ARN is not set")
+        self._topic_arn = settings.alerts_topic_arn
+        self._config = engine_config(settings)
+        self._store = StateStore(dynamodb, settings.trend_state_table)
         self._sns = sns
 
     def process(self, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,9 +87,9 @@ class TrendProcessor:
             fresh = [(n, tick) for n, tick, _ in items if n > applied]
             if fresh:
                 late_before = state.late_ticks
-                signals = apply(state, [t for _, t in fresh], self.settings.trend)
+                signals = apply(state, [t for _, t in fresh], self._config)
                 state.last_stream_sequence = str(max(n for n, _ in fresh))
-                pending = pending + [alert_body(s) for s in signals]
+                pending = pending + [to_alert(s).body() for s in signals]
                 try:
                     version = self._store.save(state, pending, version)
                 except VersionConflict:
@@ -120,8 +101,9 @@ class TrendProcessor:
             break
         if pending:
             for body in pending:
-                self._sns.publish(**publish_args(self.settings.topic_arn, body))
-                log.info("alert %s %s at %s", body["signal"], symbol, body["bar_time"])
+                alert = Alert.from_body(body)
+                self._sns.publish(**alert.publish_args(self._topic_arn))
+                log.info("alert %s", alert.id)
             counts["Alerts"] += len(pending)
             self._store.save(state, [], version)
 
@@ -130,18 +112,18 @@ def _tick_from_record(record: Mapping[str, Any]) -> tuple[str, TickIn] | None:
     if record.get("eventName") != "INSERT":
         return None
     image = record.get("dynamodb", {}).get("NewImage")
-    if not image or image.get(tables.SORT_KEY, {}).get("S") == tables.LATEST_SORT_KEY:
+    if not image:
         return None
     try:
-        return image[tables.PARTITION_KEY]["S"], TickIn(
-            id=image["id"]["S"],
-            event_time_ms=int(image["event_time_ms"]["N"]),
-            price=float(image["price"]["N"]),
-            volume=int(image["volume"]["N"]),
-        )
-    except (KeyError, ValueError):
+        item = tables.decode_tick_item(image)
+    except ValueError:
         log.warning("stream record %s is not a tick item; skipped", record.get("eventID"))
         return None
+    if item is None:
+        return None
+    return item.symbol, TickIn(
+        id=item.id, event_time_ms=item.event_time_ms, price=item.price, volume=item.volume
+    )
 
 
 _processor: TrendProcessor | None = None
@@ -151,8 +133,11 @@ def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
     """AWS Lambda entry point; clients and settings are made once per container."""
     global _processor  # noqa: PLW0603 - one processor per Lambda container, made lazily
     if _processor is None:
-        setup_logging(os.environ.get("STOCKPIPE_LOG_LEVEL", "INFO"), "json")
+        settings = TrendSettings()
+        setup_logging(settings.log_level, "json")
         _processor = TrendProcessor(
-            HandlerSettings.from_env(os.environ), aws.client("dynamodb"), aws.client("sns")
+            settings,
+            aws.client("dynamodb", region=settings.region),
+            aws.client("sns", region=settings.region),
         )
     return _processor.process(event)

@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from common.retry import Retry, RetryPolicy
 from stockpipe.history.local_engine import QueryResult
 
 RUNNING = ("QUEUED", "RUNNING")
@@ -34,7 +35,10 @@ class AthenaRunner:
     ) -> None:
         self._client = client
         self._config = config
-        self._sleep = sleep
+        # polls until done or timed out: first_poll_s doubling to max_poll_s, no jitter
+        self._polling = Retry(
+            RetryPolicy(None, config.first_poll_s, config.max_poll_s, jitter=False), sleep=sleep
+        )
         self.polls = 0
         self.scanned_bytes = 0
 
@@ -62,8 +66,7 @@ class AthenaRunner:
         )
 
     def _wait(self, query_id: str, started: float) -> dict[str, Any]:
-        delay = self._config.first_poll_s
-        while True:
+        for _poll in self._polling.attempts():
             execution = self._client.get_query_execution(QueryExecutionId=query_id)[
                 "QueryExecution"
             ]
@@ -80,8 +83,7 @@ class AthenaRunner:
                     f"query {query_id} still {state} after "
                     f"{self._config.timeout_s:.0f} s; cancelled"
                 )
-            self._sleep(delay)
-            delay = min(self._config.max_poll_s, delay * 2)
+        raise AssertionError("polling without a limit ended")  # attempts() is endless here
 
     def _results(self, query_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         columns: list[str] = []

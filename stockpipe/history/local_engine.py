@@ -22,10 +22,10 @@ from pyarrow import fs
 from common.history_tables import (
     DEAD_LETTER_COLUMNS,
     DEAD_LETTERS_TABLE,
-    PARTITION_COLUMN,
     PREFIXES,
     TICK_COLUMNS,
 )
+from common.layout import PARTITION_COLUMN, partition_prefix
 from stockpipe.history.plan import QueryPlan
 
 _ARROW = {
@@ -83,7 +83,7 @@ class LocalHistory:
         for day in self.partitions(table):
             if not plan.admits(table, day):
                 continue
-            prefix = f"{PREFIXES[table]}{PARTITION_COLUMN}={day}/"
+            prefix = partition_prefix(PREFIXES[table], day)
             paginator = self._s3.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
                 found += [(day, o["Key"], o["Size"]) for o in page.get("Contents", [])]

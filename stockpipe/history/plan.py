@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
-from common.history_tables import DEAD_LETTERS_TABLE, PARTITION_COLUMN, TICKS_TABLE
+from common.history_tables import DEAD_LETTERS_TABLE, TICKS_TABLE
+from common.layout import PARTITION_COLUMN
 
 HISTORY_TABLES = (TICKS_TABLE, DEAD_LETTERS_TABLE)
 

@@ -10,7 +10,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from common import aws
+from common import aws, layout
 from common.settings import Settings
 from stockpipe.history.athena import AthenaConfig, AthenaRunner
 from stockpipe.history.local_engine import LocalHistory, QueryResult, s3_filesystem
@@ -58,7 +58,7 @@ class HistoryQueries:
             AthenaConfig(
                 database=settings.glue_database,
                 workgroup=settings.athena_workgroup,
-                output_location=settings.athena_output or f"s3://{settings.bucket}/athena-results/",
+                output_location=layout.athena_output(settings.bucket, settings.athena_output),
             ),
         )
 

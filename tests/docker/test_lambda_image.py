@@ -127,4 +127,4 @@ def test_lambda_image_runs_the_handler_through_the_runtime_api_and_alerts(
     )
     assert want
     got = alerts_feed.drain(aws.client("sqs"), resources.alerts_queue_url)
-    assert sorted((a["symbol"], a["signal"], a["bar_start_ms"]) for a in got) == want
+    assert sorted((a.symbol, a.signal, a.bar_start_ms) for a in got) == want

@@ -223,7 +223,7 @@ def test_each_component_under_its_role_brings_ticks_to_alerts_exactly_once(
     run_until([trend_source(roles["trend"], settings, outputs)], all_alerts_in, timeout=90)
     time.sleep(1)
     got += alerts_feed.drain(sqs, queue_url)
-    assert sorted((a["symbol"], a["signal"], a["bar_start_ms"]) for a in got) == want
+    assert sorted((a.symbol, a.signal, a.bar_start_ms) for a in got) == want
     assert "AccessDenied" not in (tmp_path / "consumer.log").read_text()
 
     # AND every grant was used by the run, but those it cannot reach (NOT_EXERCISED)

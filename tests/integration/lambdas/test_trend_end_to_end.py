@@ -47,7 +47,7 @@ def test_known_crossovers_alert_exactly_once_end_to_end(
     run_until([driver, trend], all_alerts_in, timeout=90)
     time.sleep(1)
     got += alerts_feed.drain(sqs, resources.alerts_queue_url)
-    assert sorted((a["symbol"], a["signal"], a["bar_start_ms"]) for a in got) == want
+    assert sorted((a.symbol, a.signal, a.bar_start_ms) for a in got) == want
 
     # every stream record delivered again (a new event source from TRIM_HORIZON): no alert
     again = trend_event_source(settings)

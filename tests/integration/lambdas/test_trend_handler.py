@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from common import aws
-from common.settings import Settings
-from lambdas.trend.handler import HandlerSettings, TrendProcessor
+from common.settings import TrendSettings
+from lambdas.trend.handler import TrendProcessor
 from lambdas.trend.indicators import IndicatorValues
 from lambdas.trend.state_store import StateStore
 from stockpipe import alerts_feed
@@ -38,9 +38,7 @@ def records_for(
 
 
 def processor(resources: Resources, sns: Any = None, store_client: Any = None) -> TrendProcessor:
-    settings = HandlerSettings.from_env(
-        {**Settings().to_env(), "STOCKPIPE_ALERTS_TOPIC_ARN": resources.alerts_topic_arn}
-    )
+    settings = TrendSettings(alerts_topic_arn=resources.alerts_topic_arn)
     return TrendProcessor(
         settings, store_client or aws.client("dynamodb"), sns or aws.client("sns")
     )
@@ -48,7 +46,7 @@ def processor(resources: Resources, sns: Any = None, store_client: Any = None) -
 
 def received(resources: Resources) -> list[tuple[str, str, str]]:
     return [
-        (a["symbol"], a["signal"], a["bar_time"])
+        (a.symbol, a.signal, a.bar_time)
         for a in alerts_feed.drain(aws.client("sqs"), resources.alerts_queue_url)
     ]
 
@@ -62,7 +60,7 @@ def test_alerts_match_the_reference_and_carry_indicators(resources: Resources) -
     assert response == {"batchItemFailures": []}
     sqs = aws.client("sqs")
     alerts = alerts_feed.drain(sqs, resources.alerts_queue_url)
-    assert [(a["symbol"], a["signal"]) for a in alerts] == expected("AAPL", CLOSES)
+    assert [(a.symbol, a.signal) for a in alerts] == expected("AAPL", CLOSES)
     first = alerts[0]
     assert set(first["indicators"]) == {f.name for f in fields(IndicatorValues)}
     assert first["indicators"]["sma_fast"] > first["indicators"]["sma_slow"]
@@ -181,7 +179,7 @@ def test_filter_policies_deliver_only_matching_alerts(resources: Resources) -> N
     handler.process(event(records_for("AAPL", CLOSES)))
     handler.process(event(records_for("MSFT", CLOSES, 5000)))
     got = {
-        name: [(a["symbol"], a["signal"]) for a in alerts_feed.drain(sqs, url)]
+        name: [(a.symbol, a.signal) for a in alerts_feed.drain(sqs, url)]
         for name, url in queues.items()
     }
     assert got == {"aapl-buys": [("AAPL", "BUY")], "sells": [("AAPL", "SELL"), ("MSFT", "SELL")]}

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
+from common.retry import RetryPolicy
 from producer.publisher import KinesisPublisher, StreamNotFound
 from stockpipe import stream_reader
 from stockpipe.provision import Resources
@@ -52,7 +53,10 @@ def ids_in_stream(kinesis: Any) -> list[str]:
 def publish(client: Any, n: int) -> tuple[list[str], KinesisPublisher]:
     batch = ticks(n)
     publisher = KinesisPublisher(
-        client, "stockpipe-ticks", linger_s=0.05, base_backoff_s=0.01, max_backoff_s=0.05
+        client,
+        "stockpipe-ticks",
+        linger_s=0.05,
+        retry=RetryPolicy(max_attempts=8, base_s=0.02, cap_s=0.05),
     ).start()
     for tick in batch:
         publisher.send(tick)

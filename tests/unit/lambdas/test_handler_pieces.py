@@ -1,4 +1,4 @@
-"""Handler pieces that need no AWS: durations, settings, metrics documents."""
+"""Handler pieces that need no AWS: settings to engine config, metrics documents."""
 
 from __future__ import annotations
 
@@ -7,41 +7,34 @@ import logging
 
 import pytest
 
+from common.settings import TrendSettings
 from lambdas.trend import metrics
-from lambdas.trend.handler import HandlerSettings, parse_duration_ms
+from lambdas.trend.engine import TrendConfig
+from lambdas.trend.handler import ConfigurationError, TrendProcessor, engine_config
 
 
-@pytest.mark.parametrize(
-    ("text", "ms"),
-    [
-        ("30s", 30_000),
-        ("1m", 60_000),
-        ("5m", 300_000),
-        ("1h", 3_600_000),
-        ("1d", 86_400_000),
-        ("250ms", 250),
-    ],
-)
-def test_durations(text: str, ms: int) -> None:
-    assert parse_duration_ms(text) == ms
-
-
-@pytest.mark.parametrize("text", ["", "1", "m", "1w", "-1m", "1.5m"])
-def test_bad_durations_are_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="is not like"):
-        parse_duration_ms(text)
-
-
-def test_settings_from_the_lambda_environment() -> None:
-    settings = HandlerSettings.from_env(
-        {
-            "STOCKPIPE_ALERTS_TOPIC_ARN": "arn:x",
-            "STOCKPIPE_TREND_BAR": "1d",
-            "STOCKPIPE_TREND_SLOW": "50",
-        }
+def test_the_handler_runs_the_engine_with_every_trend_setting() -> None:
+    settings = TrendSettings(
+        trend_bar="1d",
+        trend_fast=3,
+        trend_slow=50,
+        trend_allowed_lateness="2h",
+        trend_hysteresis=0.01,
+        trend_cooldown_bars=2,
     )
-    assert settings.topic_arn == "arn:x" and settings.state_table == "stockpipe-trend-state"
-    assert settings.trend.bar_ms == 86_400_000 and settings.trend.slow == 50
+    assert engine_config(settings) == TrendConfig(
+        bar_ms=86_400_000,
+        fast=3,
+        slow=50,
+        allowed_lateness_ms=7_200_000,
+        hysteresis=0.01,
+        cooldown_bars=2,
+    )
+
+
+def test_a_handler_without_a_topic_fails_with_the_variable_to_set() -> None:
+    with pytest.raises(ConfigurationError, match="STOCKPIPE_ALERTS_TOPIC_ARN"):
+        TrendProcessor(TrendSettings(), dynamodb=None, sns=None)
 
 
 def test_metrics_lines_are_raw_emf_documents_in_lambda(

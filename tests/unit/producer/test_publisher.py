@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from common.retry import RetryPolicy
 from producer.publisher import KinesisPublisher, PublisherClosed, StreamNotFound
 from tests.factories import ticks
 
@@ -81,7 +82,8 @@ def test_only_failed_entries_are_retried_and_all_arrive_once() -> None:
 
 def test_backoff_doubles_up_to_the_cap_then_records_count_as_failed() -> None:
     client = ScriptedKinesis(always_fail=True)
-    publisher, sleeps = publish(client, 3, max_attempts=6, base_backoff_s=0.1, max_backoff_s=1.0)
+    policy = RetryPolicy(max_attempts=6, base_s=0.2, cap_s=1.0)
+    publisher, sleeps = publish(client, 3, retry=policy)
     assert sleeps == pytest.approx([0.2, 0.4, 0.8, 1.0, 1.0])
     assert publisher.counters.failed == 3 and publisher.counters.sent == 0
     assert publisher.counters.calls == 6
