@@ -62,9 +62,11 @@ def test_alerts_match_the_reference_and_carry_indicators(resources: Resources) -
     alerts = alerts_feed.drain(sqs, resources.alerts_queue_url)
     assert [(a.symbol, a.signal) for a in alerts] == expected("AAPL", CLOSES)
     first = alerts[0]
-    assert set(first["indicators"]) == {f.name for f in fields(IndicatorValues)}
-    assert first["indicators"]["sma_fast"] > first["indicators"]["sma_slow"]
-    assert first["rule"] == "SMA5 crossed above SMA20"
+    assert set(first.indicators) == {f.name for f in fields(IndicatorValues)}
+    fast, slow = first.indicators["sma_fast"], first.indicators["sma_slow"]
+    assert fast is not None and slow is not None and fast > slow
+    assert first.rule == "SMA5 crossed above SMA20"
+    assert first.id == f"AAPL:{first.bar_start_ms}:BUY:sma5x20"
 
 
 def stored_state(symbol: str = "AAPL") -> dict[str, Any]:
