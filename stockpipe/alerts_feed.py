@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
-from common.alerts import Alert
+from common.alerts import Alert, InvalidAlert
+
+log = logging.getLogger(__name__)
 
 PROTOCOLS = ("email", "sms", "sqs", "https", "lambda")
 
@@ -17,7 +20,10 @@ def receive(sqs: Any, queue_url: str, *, wait_s: int = 1, max_messages: int = 10
     )
     alerts = []
     for message in response.get("Messages", []):
-        alerts.append(Alert.from_sns_envelope(message["Body"]))
+        try:
+            alerts.append(Alert.from_sns_envelope(message["Body"]))
+        except InvalidAlert as e:
+            log.warning("skipped a message that is not an alert: %s", e)
         sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return alerts
 
