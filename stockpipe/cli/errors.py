@@ -22,7 +22,7 @@ from botocore.exceptions import (
 
 from consumer.daemon import DaemonError
 from producer.publisher import StreamNotFound
-from stockpipe.cli.shared import UserError, fail
+from stockpipe.cli.shared import NO_CREDENTIALS, NO_TARGET, UserError, fail
 from stockpipe.deployment import DeploymentNotFound, TeardownFailed
 from stockpipe.emulator import EmulatorError
 from stockpipe.history.athena import AthenaQueryFailed
@@ -30,14 +30,6 @@ from stockpipe.trend_local import TopicNotFound
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
-NO_TARGET = (
-    "no AWS target: start `stockpipe up` for the local stack, set AWS_REGION (or "
-    'AWS_PROFILE) for AWS, or eval "$(stockpipe env)" for a deployed stack'
-)
-NO_CREDENTIALS = (
-    "no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), "
-    "or start `stockpipe up` for the local stack"
-)
 CREDENTIAL_CODES = frozenset(
     {
         "UnrecognizedClientException",

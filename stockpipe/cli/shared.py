@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 from urllib.parse import urlsplit
 
+import boto3
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from common.logs import setup_logging
 from common.settings import Settings
@@ -28,13 +31,23 @@ NO_LOCAL_STACK = (
 )
 
 
+NO_TARGET = (
+    "no AWS target: start `stockpipe up` for the local stack, set AWS_REGION (or "
+    'AWS_PROFILE) for AWS, or eval "$(stockpipe env)" for a deployed stack'
+)
+NO_CREDENTIALS = (
+    "no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), "
+    "or start `stockpipe up` for the local stack"
+)
+
+
 class UserError(Exception):
     """A mistake the user can fix; the message says how. One line, exit code 2."""
 
 
 def fail(message: str) -> typer.Exit:
     """Print `error: message` as one line on stderr; raise the returned Exit."""
-    err.print(f"[red]error:[/] {message}", soft_wrap=True, highlight=False)
+    err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     return typer.Exit(2)
 
 
@@ -65,6 +78,21 @@ def check_reachable(endpoint: str, timeout: float = 2.0) -> None:
         ) from e
 
 
+def check_aws(region: str | None) -> None:
+    """Fail before any output when real AWS has no region or no credentials configured.
+
+    boto3 reads AWS_DEFAULT_REGION but not AWS_REGION (which the AWS CLI v2 and other SDKs
+    read), so AWS_REGION is copied over when it is the only one set.
+    """
+    if os.environ.get("AWS_REGION") and not os.environ.get("AWS_DEFAULT_REGION"):
+        os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"]
+    session = boto3.session.Session(region_name=region)
+    if session.region_name is None:
+        raise UserError(NO_TARGET)
+    if session.get_credentials() is None:
+        raise UserError(NO_CREDENTIALS)
+
+
 @contextmanager
 def target(settings: Settings, *, allow_embedded: bool = False) -> Iterator[stack.Target]:
     """AWS_ENDPOINT_URL or a running `stockpipe up`; else an embedded stack, or real AWS."""
@@ -73,6 +101,8 @@ def target(settings: Settings, *, allow_embedded: bool = False) -> Iterator[stac
         if found.endpoint:
             check_reachable(found.endpoint)
             stack.use_endpoint(found.endpoint)
+        else:
+            check_aws(settings.region)
         yield found
         return
     with stack.local_stack(settings) as (endpoint, _resources):
