@@ -93,15 +93,19 @@ def check_aws(region: str | None) -> None:
         raise UserError(NO_CREDENTIALS)
 
 
+def _use(found: stack.Target) -> None:
+    if found.endpoint:
+        check_reachable(found.endpoint)
+        stack.use_endpoint(found.endpoint)
+
+
 @contextmanager
 def target(settings: Settings, *, allow_embedded: bool = False) -> Iterator[stack.Target]:
     """AWS_ENDPOINT_URL or a running `stockpipe up`; else an embedded stack, or real AWS."""
     found = stack.discover()
     if found.is_local or not allow_embedded:
-        if found.endpoint:
-            check_reachable(found.endpoint)
-            stack.use_endpoint(found.endpoint)
-        else:
+        _use(found)
+        if not found.is_local:
             check_aws(settings.region)
         yield found
         return
@@ -111,8 +115,9 @@ def target(settings: Settings, *, allow_embedded: bool = False) -> Iterator[stac
 
 @contextmanager
 def local_target(settings: Settings, on_aws: str) -> Iterator[stack.Target]:
-    """Like `target`, for commands that run on the emulator only; `on_aws` says what to do."""
-    with target(settings) as found:
-        if not found.is_local:
-            raise UserError(f"{NO_LOCAL_STACK}; {on_aws}")
-        yield found
+    """AWS_ENDPOINT_URL or a running `stockpipe up`, for commands that run there only."""
+    found = stack.discover()
+    if not found.is_local:
+        raise UserError(f"{NO_LOCAL_STACK}; {on_aws}")
+    _use(found)
+    yield found
