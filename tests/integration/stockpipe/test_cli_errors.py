@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from stockpipe.emulator import free_port
+from tests.cli_process import stockpipe
 
 # every command that talks to AWS or the emulator (up and demo start their own; cost is offline)
 COMMANDS = [
@@ -32,15 +32,8 @@ COMMANDS = [
 AWS_COMMANDS = [["subscribe", "sms", "+14155550100"], ["query", "vwap"], ["scale", "--shards", "4"]]
 
 
-def stockpipe(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stockpipe", *args],
-        env={"PATH": os.environ["PATH"], "HOME": str(home), **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def empty_env(home: Path, **variables: str) -> dict[str, str]:
+    return {"PATH": os.environ["PATH"], "HOME": str(home), **variables}
 
 
 REFUSED = f"http://127.0.0.1:{free_port()}"  # nothing listens there
@@ -58,7 +51,8 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], 
     home = tmp_path_factory.mktemp("empty-home")
     with ThreadPoolExecutor(max_workers=6) as pool:
         running = {
-            case: pool.submit(stockpipe, args, home, **env) for case, (args, env) in CASES.items()
+            case: pool.submit(stockpipe, *args, env=empty_env(home, **env))
+            for case, (args, env) in CASES.items()
         }
         return {case: one_line(future.result()) for case, future in running.items()}
 

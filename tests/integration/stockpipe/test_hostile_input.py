@@ -19,19 +19,7 @@ from common import aws
 from common.settings import Settings
 from stockpipe import emulator, history_snapshot
 from stockpipe.provision import Resources
-
-STOCKPIPE = [sys.executable, "-m", "stockpipe"]
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*STOCKPIPE, *args],
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.cli_process import stockpipe
 
 
 def test_snapshot_save_keeps_hostile_keys_inside_its_folder(
@@ -125,7 +113,7 @@ def test_env_lines_survive_eval_unchanged(tmp_path: Path) -> None:
         StackName="stockpipe-data", TemplateBody=json.dumps(template)
     )
     # WHEN the user evaluates `stockpipe env`
-    printed = run("env")
+    printed = stockpipe("env")
     assert printed.returncode == 0, printed.stderr
     shell = subprocess.run(
         ["bash", "-c", 'eval "$1"; printf %s "$STOCKPIPE_STREAM_NAME"', "-", printed.stdout],
@@ -141,7 +129,7 @@ def test_env_lines_survive_eval_unchanged(tmp_path: Path) -> None:
 
 def test_subscribe_never_creates_the_alerts_topic(aws_env: str) -> None:
     # GIVEN an account without the alerts topic (nothing provisioned)
-    result = run("subscribe", "email", "me@example.com")
+    result = stockpipe("subscribe", "email", "me@example.com")
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert "alerts topic 'stockpipe-alerts' does not exist" in line and "stockpipe up" in line
@@ -149,7 +137,7 @@ def test_subscribe_never_creates_the_alerts_topic(aws_env: str) -> None:
 
 
 def test_subscribe_refuses_a_malformed_endpoint(resources: Resources) -> None:
-    result = run("subscribe", "sms", "0612345678")
+    result = stockpipe("subscribe", "sms", "0612345678")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "error: sms endpoint '0612345678' is not an E.164 phone number: + country code and "
@@ -169,7 +157,7 @@ def test_subscribe_refuses_a_malformed_endpoint(resources: Resources) -> None:
 )
 def test_query_refuses_local_files(sql: str, resources: Resources, tmp_path: Path) -> None:
     out = tmp_path / "copied.csv"
-    result = run("query", sql.format(out=out), "--engine", "local")
+    result = stockpipe("query", sql.format(out=out), "--engine", "local")
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: ")
     assert "root:" not in result.stdout + result.stderr
