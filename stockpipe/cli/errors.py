@@ -22,7 +22,7 @@ from botocore.exceptions import (
 
 from consumer.daemon import DaemonError
 from producer.publisher import StreamNotFound
-from stockpipe.cli.shared import NO_CREDENTIALS, NO_TARGET, UserError, fail
+from stockpipe.cli.shared import NO_CREDENTIALS, NO_TARGET, UserError, fail, log
 from stockpipe.deployment import DeploymentNotFound, TeardownFailed
 from stockpipe.emulator import EmulatorError
 from stockpipe.history.athena import AthenaQueryFailed
@@ -58,7 +58,11 @@ STATED = (
 
 
 def message(e: Exception) -> str | None:
-    """The one line for a user-fixable error, or None for a bug (left to raise)."""
+    """The one line for a user-fixable error, or None for a bug (left to raise).
+
+    Any answer from AWS (ClientError) counts: a missing permission, resource or region is
+    the user's to fix, and `--verbose` still logs the traceback.
+    """
     if isinstance(e, NoRegionError):
         return NO_TARGET
     if isinstance(e, NoCredentialsError | PartialCredentialsError):
@@ -70,7 +74,7 @@ def message(e: Exception) -> str | None:
     if isinstance(e, ClientError):
         if e.response.get("Error", {}).get("Code") in CREDENTIAL_CODES:
             return f"AWS refused the credentials ({e}): check AWS_PROFILE or the keys"
-        return None
+        return f"{e} (AWS_REGION, the account or a missing resource? -v shows where)"
     if isinstance(e, StreamNotFound):
         return (
             f"{e}. Start the local stack with `stockpipe up`, or deploy the stack "
@@ -92,6 +96,7 @@ def guarded(command: Command) -> Command:
             line = message(e)
             if line is None:
                 raise
+            log.debug("the error in full", exc_info=e)  # with --verbose
             raise fail(line) from e
 
     return run  # type: ignore[return-value]

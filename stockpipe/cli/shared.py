@@ -29,8 +29,6 @@ Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG lev
 NO_LOCAL_STACK = (
     "no local stack: start `stockpipe up` in another shell (or set AWS_ENDPOINT_URL to an emulator)"
 )
-
-
 NO_TARGET = (
     "no AWS target: start `stockpipe up` for the local stack, set AWS_REGION (or "
     'AWS_PROFILE) for AWS, or eval "$(stockpipe env)" for a deployed stack'

@@ -99,3 +99,10 @@ def test_a_refused_endpoint_is_named(command: str, outcomes: dict[tuple[str, str
 def test_an_unknown_profile_is_named(outcomes: dict[tuple[str, str], str]) -> None:
     line = outcomes["unknown profile", "query"]
     assert "nosuch" in line and "AWS_PROFILE" in line
+
+
+def test_an_aws_refusal_is_one_line(aws_env: str) -> None:
+    # GIVEN an emulator without the pipeline's resources WHEN tailing alerts
+    line = one_line(stockpipe("alerts"))
+    # THEN AWS's answer is the line (QueueDoesNotExist), with where to look
+    assert "GetQueueUrl" in line and "does not exist" in line and "-v shows where" in line
