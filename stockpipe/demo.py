@@ -57,6 +57,10 @@ class DemoReport:
     def to_json(self) -> str:
         return orjson.dumps(asdict(self)).decode()
 
+    def complete(self) -> bool:
+        """Every produced tick reached the stream and both stores."""
+        return self.produced == self.in_stream == self.dynamodb_rows == self.s3_rows
+
 
 @dataclass
 class Progress:
@@ -67,6 +71,10 @@ class Progress:
     dead_letters: int = 0
     alerts: int = 0
     lags_ms: list[int] = field(default_factory=list)
+
+    def recent_lag_ms(self) -> float | None:
+        """Median lag of the last 500 stored ticks: what a live display shows."""
+        return percentile(self.lags_ms[-500:], 0.5)
 
 
 class WatchingSink:

@@ -26,6 +26,10 @@ class DeploymentNotFound(LookupError):
     """The stack is not deployed (in this account and region)."""
 
 
+class TeardownFailed(RuntimeError):
+    """CloudFormation could not delete a stack; its events say why."""
+
+
 @dataclass(frozen=True)
 class Deployment:
     name: str  # the `name` context value: stacks are <name>-data and <name>-compute
@@ -96,5 +100,5 @@ def teardown(
                 StackName=stack, WaiterConfig={"Delay": 10, "MaxAttempts": 180}
             )
         except WaiterError as e:
-            raise RuntimeError(f"deleting {stack} failed: {e}; see its events") from e
+            raise TeardownFailed(f"deleting {stack} failed: {e}; see its events") from e
         progress(f"deleted {stack}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import logging
 import os
 import socket
@@ -13,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+LOCAL_EXTRA = ("moto", "hypercorn")
 
 
 class EmulatorError(RuntimeError):
@@ -42,6 +45,23 @@ def reset(endpoint: str) -> None:
         pass
 
 
+def check_local_extra() -> None:
+    """Fail with the install command when the `local` extra (moto, Hypercorn) is missing."""
+    missing = []
+    for module in LOCAL_EXTRA:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ImportError:
+            found = False
+        if not found:
+            missing.append(module)
+    if missing:
+        raise EmulatorError(
+            f"the local stack needs the `local` extra ({', '.join(missing)} missing): "
+            "pip install 'stockpipe[local]'"
+        )
+
+
 class Emulator:
     """A moto server child process; `start` returns its endpoint, `stop` ends it."""
 
@@ -59,6 +79,7 @@ class Emulator:
         self.endpoint = ""
 
     def start(self, timeout: float = 30.0) -> str:
+        check_local_extra()
         for _ in range(5):
             port = self._port or free_port()
             if self._launch(port, timeout):
@@ -118,10 +139,16 @@ class Emulator:
         self.stop()
 
 
-if (
-    __name__ == "__main__"
-):  # the emulator image's health check: python -m stockpipe.emulator --check
-    import sys
-
+def main(argv: list[str] | None = None) -> int:
+    """The emulator image's health check: exit 0 when the emulator at EMULATOR_BIND answers."""
+    parser = argparse.ArgumentParser(prog="python -m stockpipe.emulator", description=main.__doc__)
+    parser.add_argument(
+        "--check", action="store_true", required=True, help="probe the emulator and exit"
+    )
+    parser.parse_args(argv)
     bind = os.environ.get("EMULATOR_BIND", "127.0.0.1:4566")
-    sys.exit(0 if is_alive(f"http://{bind}") else 1)
+    return 0 if is_alive(f"http://{bind}") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

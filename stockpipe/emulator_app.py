@@ -1,5 +1,8 @@
 """The AWS emulator as an ASGI app for Hypercorn: moto's dispatcher for every service.
 
+It answers only requests addressed to the loopback address and port it serves (Host
+header), and without moto's global CORS: nothing authenticates callers here.
+
 Served by Hypercorn rather than moto's Werkzeug server because the KCL daemon's Kinesis
 client speaks HTTP/2 only (see docs/emulator.md). moto is a WSGI app; this module bridges it
 itself instead of letting Hypercorn's WSGI adapter (0.18) do it, which
@@ -12,12 +15,25 @@ itself instead of letting Hypercorn's WSGI adapter (0.18) do it, which
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sys
 from collections.abc import Callable, Iterable
 from io import BytesIO
 from typing import Any
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+# moto reads this once, when moto.settings is imported: no `Access-Control-Allow-Origin: *`
+# on every answer, so a web page in the user's browser cannot read from the emulator
+os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    create_backend_app,
+)
+
+log = logging.getLogger(__name__)
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+REFUSED = b"refused: the Host header must name the loopback address and port served\n"
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Receive = Callable[[], Any]
@@ -73,6 +89,23 @@ def call_wsgi(wsgi_app: WsgiApp, environ: dict[str, Any]) -> tuple[int, list[Any
     return status, [(k.lower().encode("latin1"), v.encode("latin1")) for k, v in headers], body
 
 
+def loopback_host(host: str, port: int) -> bool:
+    """True for `127.0.0.1:PORT`, `localhost:PORT`, `[::1]:PORT`, `<name>.localhost:PORT`.
+
+    The emulator has no authentication; refusing every other Host header stops a web page
+    from reaching it through DNS rebinding (a hostile name that resolves to 127.0.0.1).
+    """
+    name, _, given_port = host.lower().rpartition(":")
+    if given_port != str(port):
+        return False
+    return name in LOOPBACK_NAMES or name.endswith(".localhost")
+
+
+def scope_host(scope: dict[str, Any]) -> str:
+    """The Host header (HTTP/2's :authority arrives as `host` too, Hypercorn maps it)."""
+    return next((v.decode("latin1") for k, v in scope.get("headers", []) if k == b"host"), "")
+
+
 class AsgiBridge:
     def __init__(self, wsgi_app: WsgiApp) -> None:
         self.wsgi_app = wsgi_app
@@ -85,6 +118,13 @@ class AsgiBridge:
                 if kind == "lifespan.shutdown":
                     return
         if scope["type"] != "http":
+            return
+        _, port = scope.get("server") or ("", 0)
+        host = scope_host(scope)
+        if not loopback_host(host, port):
+            log.warning("refused a request for Host %r (served: 127.0.0.1:%s)", host, port)
+            await send({"type": "http.response.start", "status": 403, "headers": []})
+            await send({"type": "http.response.body", "body": REFUSED})
             return
         body = bytearray()
         while True:

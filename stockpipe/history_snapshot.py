@@ -17,12 +17,26 @@ from stockpipe.inventory import keys
 log = logging.getLogger(__name__)
 
 
+def inside(folder: Path, key: str) -> Path | None:
+    """`folder / key` if it stays inside `folder`, else None (a `..` key, an absolute key).
+
+    The emulator has no authentication, so anything on the machine (a web page too) can
+    put objects with hostile keys into the bucket; they must not write outside the folder.
+    """
+    root = folder.resolve()
+    target = (root / key).resolve()
+    return target if target != root and target.is_relative_to(root) else None
+
+
 def save(s3: Any, bucket: str, folder: Path) -> int:
     """Copy history objects to `folder` (replacing what was there); returns how many."""
     saved = 0
     for prefix in HISTORY_PREFIXES:
         for key in keys(s3, bucket, prefix):
-            target = folder / key
+            target = inside(folder, key)
+            if target is None:
+                log.warning("not saving s3://%s/%r: the key leads outside %s", bucket, key, folder)
+                continue
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
             saved += 1
@@ -31,12 +45,18 @@ def save(s3: Any, bucket: str, folder: Path) -> int:
 
 
 def restore(s3: Any, bucket: str, folder: Path) -> int:
-    """Put saved history objects back under their keys; returns how many."""
+    """Put saved history objects back under their keys; returns how many.
+
+    Only regular files under the history prefixes are restored; a link that leads out of
+    the folder is skipped and logged.
+    """
     restored = 0
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        s3.put_object(
-            Bucket=bucket, Key=path.relative_to(folder).as_posix(), Body=path.read_bytes()
-        )
+        key = path.relative_to(folder).as_posix()
+        if inside(folder, key) is None or not key.startswith(HISTORY_PREFIXES):
+            log.warning("not restoring %s: it is not a history object inside %s", path, folder)
+            continue
+        s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
         restored += 1
     if restored:
         log.info("restored %d history object(s) from %s", restored, folder)

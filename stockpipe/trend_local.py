@@ -10,10 +10,28 @@ from lambdas.trend.handler import TrendProcessor
 from stockpipe.stream_source import StreamEventSource
 
 
-def topic_arn(settings: Settings) -> str:
-    """CreateTopic is idempotent: it returns the ARN of the existing topic."""
-    sns = aws.client("sns", region=settings.region)
-    return str(sns.create_topic(Name=settings.alerts_topic)["TopicArn"])
+class TopicNotFound(LookupError):
+    """The alerts topic does not exist in this account and region."""
+
+
+def topic_arn(settings: Settings, sns: Any = None) -> str:
+    """The alerts topic's ARN, looked up and never created.
+
+    Provisioning (`stockpipe up`) or the deploy stack creates the topic; a lookup that
+    created it would leave a stray topic in a real account when the settings point elsewhere.
+    """
+    if settings.alerts_topic_arn:
+        return settings.alerts_topic_arn
+    sns = sns or aws.client("sns", region=settings.region)
+    for page in sns.get_paginator("list_topics").paginate():
+        for topic in page.get("Topics", []):
+            if topic["TopicArn"].rsplit(":", 1)[-1] == settings.alerts_topic:
+                return str(topic["TopicArn"])
+    raise TopicNotFound(
+        f"the alerts topic {settings.alerts_topic!r} does not exist in "
+        f"{sns.meta.region_name}: start `stockpipe up`, or deploy the stack and "
+        'eval "$(stockpipe env)" (or set STOCKPIPE_ALERTS_TOPIC)'
+    )
 
 
 def trend_event_source(settings: Settings) -> StreamEventSource:

@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from common.retry import Retry, RetryPolicy
-from stockpipe.history.local_engine import QueryResult
+from stockpipe.history.result import QueryResult
 
 RUNNING = ("QUEUED", "RUNNING")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -27,6 +26,7 @@ from common.history_tables import (
 )
 from common.layout import PARTITION_COLUMN, partition_prefix
 from stockpipe.history.plan import QueryPlan
+from stockpipe.history.result import QueryError, QueryResult
 
 _ARROW = {
     "string": pa.string(),
@@ -40,13 +40,20 @@ SCHEMAS = {
 }
 
 
-@dataclass
-class QueryResult:
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-    files_read: int
-    bytes_read: int
-    seconds: float
+NO_EXTENSIONS: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+
+
+def seal(connection: duckdb.DuckDBPyConnection) -> None:
+    """Once the history is registered: no file, network or extension access, settings frozen.
+
+    Defence in depth behind read_only.py: `COPY`, `read_text`, `ATTACH`, `INSTALL` fail here
+    even if a query got past the parser check.
+    """
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET lock_configuration = true")
 
 
 def s3_filesystem(region: str) -> fs.S3FileSystem:
@@ -114,14 +121,18 @@ class LocalHistory:
 
     def run(self, plan: QueryPlan) -> QueryResult:
         started = time.perf_counter()
-        connection = duckdb.connect()
+        connection = duckdb.connect(config=NO_EXTENSIONS)
         files_read = bytes_read = 0
         for table in plan.tables:
             files = self.files(plan, table)
             files_read += len(files)
             bytes_read += sum(size for _, _, size in files)
             connection.register(table, self.load(table, files))
-        cursor = connection.execute(plan.duckdb_sql)
-        rows = cursor.fetchall()
+        seal(connection)
+        try:
+            cursor = connection.execute(plan.duckdb_sql)
+            rows = cursor.fetchall()
+        except duckdb.Error as e:
+            raise QueryError(f"DuckDB refused the query: {e}") from e
         columns = [d[0] for d in cursor.description or []]
         return QueryResult(columns, rows, files_read, bytes_read, time.perf_counter() - started)

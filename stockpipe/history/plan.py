@@ -15,12 +15,10 @@ from sqlglot import exp
 
 from common.history_tables import DEAD_LETTERS_TABLE, TICKS_TABLE
 from common.layout import PARTITION_COLUMN
+from stockpipe.history.read_only import check_read_only
+from stockpipe.history.result import QueryError
 
 HISTORY_TABLES = (TICKS_TABLE, DEAD_LETTERS_TABLE)
-
-
-class QueryError(ValueError):
-    """A query the local engine cannot plan (syntax error, unknown table)."""
 
 
 @dataclass
@@ -59,10 +57,14 @@ class QueryPlan:
 
 
 def plan(sql: str, database: str) -> QueryPlan:
+    """Refuses anything but one read query over the history (see read_only.py)."""
     try:
-        tree = sqlglot.parse_one(sql, read="trino")
+        statements = [s for s in sqlglot.parse(sql, read="trino") if s is not None]
     except sqlglot.errors.ParseError as e:
         raise QueryError(f"cannot parse the query: {e}") from e
+    if len(statements) != 1:
+        raise QueryError(f"give one query, not {len(statements)} statements")
+    [tree] = statements
     tables: dict[str, list[DateBounds]] = {}
     for table in tree.find_all(exp.Table):
         name = table.name.lower()
@@ -75,6 +77,7 @@ def plan(sql: str, database: str) -> QueryPlan:
             names = {name, table.alias_or_name.lower()}
             bounds = _bounds(select, names) if select else DateBounds()
             tables.setdefault(name, []).append(bounds)
+    check_read_only(tree, HISTORY_TABLES)
     return QueryPlan(tree.sql(dialect="duckdb"), tables)
 
 

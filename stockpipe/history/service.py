@@ -1,21 +1,24 @@
-"""Choose the engine, render named queries, explain plans and print results."""
+"""Choose the engine, render named queries and explain plans (printing is the CLI's).
+
+The local engine (DuckDB, sqlglot: the `local` extra) is imported only when a query runs
+locally, so Athena queries work with the base install.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-
-import orjson
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from common import aws, layout
 from common.settings import Settings
 from stockpipe.history.athena import AthenaConfig, AthenaRunner
-from stockpipe.history.local_engine import LocalHistory, QueryResult, s3_filesystem
 from stockpipe.history.named import QUERIES
-from stockpipe.history.plan import plan
+from stockpipe.history.result import QueryError, QueryResult
+
+if TYPE_CHECKING:
+    from stockpipe.history.local_engine import LocalHistory
+    from stockpipe.history.plan import QueryPlan
 
 DEFAULT_DAYS = 7
 
@@ -44,12 +47,22 @@ class HistoryQueries:
     def _region(self) -> str:
         return str(aws.client("s3", region=self._settings.region).meta.region_name)
 
-    def _local(self) -> LocalHistory:
-        return LocalHistory(
+    def _local(self) -> tuple[LocalHistory, Callable[[str, str], QueryPlan]]:
+        """The DuckDB engine and its planner, imported here: only local queries need them."""
+        try:
+            from stockpipe.history.local_engine import LocalHistory, s3_filesystem
+            from stockpipe.history.plan import plan
+        except ImportError as e:
+            raise QueryError(
+                f"the local query engine needs the `local` extra ({e.name} is missing): "
+                "pip install 'stockpipe[local]', or query Athena with --engine athena"
+            ) from e
+        history = LocalHistory(
             aws.client("s3", region=self._settings.region),
             self._settings.bucket,
             s3_filesystem(self._region()),
         )
+        return history, plan
 
     def _athena(self) -> AthenaRunner:
         settings = self._settings
@@ -63,17 +76,18 @@ class HistoryQueries:
         )
 
     def run(self, sql: str, *, local: bool) -> QueryResult:
-        if local:
-            return self._local().run(plan(sql, self._settings.glue_database))
-        return self._athena().run(sql)
+        if not local:
+            return self._athena().run(sql)
+        history, plan = self._local()
+        return history.run(plan(sql, self._settings.glue_database))
 
     def explain(self, sql: str, *, local: bool) -> str:
         if not local:
             settings = self._settings
             return f"Athena ({settings.athena_workgroup}, {settings.glue_database}):\n{sql}"
+        history, plan = self._local()
         query_plan = plan(sql, self._settings.glue_database)
         lines = ["DuckDB SQL:", query_plan.duckdb_sql, ""]
-        history = self._local()
         for table in query_plan.tables:
             files = history.files(query_plan, table)
             days = history.partitions(table)
@@ -84,20 +98,3 @@ class HistoryQueries:
             )
             lines += [f"  s3://{self._settings.bucket}/{key}" for _, key, _ in files]
         return "\n".join(lines)
-
-
-def print_result(result: QueryResult, output: str, console: Console) -> None:
-    if output == "json":
-        rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
-        print(orjson.dumps(rows, default=str, option=orjson.OPT_NON_STR_KEYS).decode())
-    elif output == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(result.columns)
-        writer.writerows(result.rows)
-        print(buffer.getvalue(), end="")
-    else:
-        table = Table(*result.columns)
-        for row in result.rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
-        console.print(table)

@@ -17,6 +17,7 @@ import pytest
 from common import aws, tables
 from common.alerts import Alert
 from stockpipe import inventory, stream_reader
+from stockpipe.cli import COMMANDS
 from stockpipe.provision import Resources
 
 STOCKPIPE = [sys.executable, "-m", "stockpipe"]
@@ -115,9 +116,7 @@ def test_produce_to_a_missing_stream_fails_with_a_clear_message(aws_env: str) ->
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize(
-    "command", ["demo", "produce", "up", "consume", "alerts", "trend", "subscribe"]
-)
+@pytest.mark.parametrize("command", [command.__name__ for command in COMMANDS])
 def test_help_explains_each_command(command: str) -> None:
     result = run([command, "--help"], dict(os.environ), timeout=60)
     assert result.returncode == 0 and "Usage" in result.stdout

@@ -6,7 +6,8 @@ import duckdb
 import pytest
 
 from stockpipe.history.named import QUERIES
-from stockpipe.history.plan import DateBounds, QueryError, plan
+from stockpipe.history.plan import DateBounds, plan
+from stockpipe.history.result import QueryError
 
 DAYS = ["2025-11-20", "2025-11-21", "2025-11-22", "2025-11-23", "2025-11-24"]
 
