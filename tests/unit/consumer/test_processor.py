@@ -41,7 +41,6 @@ def make(sink: MemorySink, clock: FakeClock | None = None, **kwargs: object) -> 
     processor = TickProcessor(
         sink,
         monotonic=clock or FakeClock(),
-        wall_clock=lambda: 1_764_000_000.0,
         sleep=lambda s: None,
         **kwargs,
     )  # type: ignore[arg-type]
