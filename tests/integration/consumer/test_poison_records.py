@@ -219,12 +219,12 @@ def test_the_emulator_refuses_numbers_outside_the_range(
 
 
 @settings(
-    max_examples=25,
+    max_examples=5,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    st.lists(near_ticks, min_size=1, max_size=8),
+    st.lists(near_ticks, min_size=5, max_size=20),
     st.lists(st.floats(min_value=MIN_PRICE, max_value=MAX_PRICE), min_size=2, max_size=6),
 )
 def test_ticks_that_pass_validation_are_stored_by_the_emulator(
