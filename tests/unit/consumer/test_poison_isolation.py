@@ -207,3 +207,40 @@ def test_configuration_errors_are_not_blamed_on_records(code: str) -> None:
     client = ValidatingDynamo({"t1"}, code=code)
     with pytest.raises(SinkError, match=code):
         DynamoTicks(client, "ticks", sleep=lambda s: None).put_items(items_of(["t0", "t1"]))
+
+
+def test_a_row_with_a_derived_number_dynamodb_cannot_store_is_dead_lettered() -> None:
+    # GIVEN an enrichment that derives a change too small for DynamoDB on one row
+    real = batch_module.enrich
+    victim = TICKS[7].id
+
+    def enricher(frame: pl.DataFrame, memory: Any) -> pl.DataFrame:
+        out = real(frame, memory)
+        tiny = pl.when(pl.col("id") == victim).then(1e-140).otherwise(pl.col("change"))
+        return out.with_columns(tiny.alias("change"))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch_module, "enrich", enricher)
+        result = whole()
+    # THEN that row is a dead letter saying why, and every other row is kept
+    [letter] = result.dead_letters
+    assert letter.rule == "unstorable" and "change=1e-140" in letter.reason
+    assert letter.data == TICKS[7].encode()
+    assert result.ticks.height == N - 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(poison_sets)
+def test_any_exception_while_building_rows_dead_letters_those_records(poison: set[int]) -> None:
+    bad = {TICKS[i].id for i in poison}
+    real = batch_module._frame
+
+    def rows(valid: Any) -> pl.DataFrame:
+        if bad & {tick.id for tick, _record in valid}:
+            raise Poisoned("bad record")
+        return real(valid)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch_module, "_frame", rows)
+        result = whole()
+    assert_isolated(result, poison, "transform_error")
