@@ -208,6 +208,7 @@ def test_the_emulator_refuses_numbers_outside_the_range(
     """So the emulator judges the refusal path for real. Its check goes through a float: it
     takes 1E+126 (which rounds to the float of the largest allowed number) and 39 digits,
     which DynamoDB refuses; tests/dynamodb_rules.py is the exact oracle."""
+
     def item(number: str, key: str) -> dict[str, Any]:
         return {"symbol": {"S": "T"}, "sk": {"S": key}, "id": {"S": key}, "n": {"N": number}}
 

@@ -42,9 +42,7 @@ class Poisoned(RuntimeError):
 
 
 @given(st.lists(st.integers(), max_size=60), st.sets(st.integers(), max_size=5))
-def test_bisect_isolates_exactly_the_items_that_fail_alone(
-    items: list[int], bad: set[int]
-) -> None:
+def test_bisect_isolates_exactly_the_items_that_fail_alone(items: list[int], bad: set[int]) -> None:
     def total(part: Any) -> int:
         if bad & set(part):
             raise Poisoned(f"{sorted(bad & set(part))}")

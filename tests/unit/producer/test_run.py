@@ -89,6 +89,9 @@ def test_any_quote_is_either_published_or_counted(quotes: list[RawQuote]) -> Non
     assert len(client.stored) == stats.produced
     for data in client.stored:
         tick = orjson.loads(data)
-        assert make_tick(
-            tick["symbol"], tick["event_time_ms"], tick["price"], tick["volume"], "replay"
-        ).id == tick["id"]
+        assert (
+            make_tick(
+                tick["symbol"], tick["event_time_ms"], tick["price"], tick["volume"], "replay"
+            ).id
+            == tick["id"]
+        )
