@@ -21,4 +21,5 @@ def make_processor(settings: ConsumerSettings, sink: BatchSink | None = None) ->
         sink or make_sink(settings),
         flush_records=settings.consumer_flush_records,
         flush_age_s=settings.consumer_flush_age_ms / 1000,
+        max_future_skew_ms=settings.consumer_max_future_skew_ms,
     )

@@ -21,8 +21,9 @@ from amazon_kclpy.checkpoint_error import CheckpointError
 from amazon_kclpy.v3 import processor
 
 from common.retry import Retry, RetryPolicy
+from common.tick import MAX_FUTURE_SKEW_MS
 from consumer.batch import InRecord, PriceMemory, build_batch
-from consumer.sinks import BatchSink, SinkError
+from consumer.sinks import BatchSink
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,8 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
         flush_records: int = 5000,
         flush_age_s: float = 2.0,
         checkpoint_retry: RetryPolicy = CHECKPOINT_RETRY,
+        max_future_skew_ms: int = MAX_FUTURE_SKEW_MS,
         monotonic: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._sink = sink
@@ -51,7 +52,7 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
         self._flush_age_s = flush_age_s
         self._checkpoint_retry = Retry(checkpoint_retry, sleep=sleep)
         self._monotonic = monotonic
-        self._wall_clock = wall_clock
+        self._max_future_skew_ms = max_future_skew_ms
         self._memory = PriceMemory()
         self._buffer: list[InRecord] = []
         self._buffer_since = monotonic()
@@ -103,10 +104,15 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
             return
         position: tuple[str, int] | None = None
         if self._buffer:
-            batch = build_batch(self._buffer, self.shard_id, self._memory, now_s=self._wall_clock())
             try:
+                batch = build_batch(
+                    self._buffer,
+                    self.shard_id,
+                    self._memory,
+                    max_future_skew_ms=self._max_future_skew_ms,
+                )
                 self._sink.write(batch)
-            except SinkError:
+            except Exception:  # SinkError, or a bug: never keep a buffer kclpy would grow
                 log.exception(
                     "flush of %d record(s) from %s failed; exiting so the shard is "
                     "re-read from its last checkpoint",

@@ -12,7 +12,7 @@ from common import tables
 from consumer import encode
 from consumer.batch import InRecord, PriceMemory, build_batch
 from consumer.sinks import DynamoTicks, SinkError
-from tests.factories import NOW_MS, NOW_S, a_tick
+from tests.factories import NOW_MS, a_tick
 
 DAY_MS = 86_400_000
 MIDNIGHT = NOW_MS - NOW_MS % DAY_MS  # 2025-11-24T00:00Z
@@ -24,7 +24,7 @@ def rec(tick: Any, seq: int, arrival_ms: int | None = None) -> InRecord:
 
 
 def batch_of(*records: InRecord, memory: PriceMemory | None = None) -> Any:
-    return build_batch(list(records), "shardId-000000000001", memory or PriceMemory(), now_s=NOW_S)
+    return build_batch(list(records), "shardId-000000000001", memory or PriceMemory())
 
 
 def test_change_is_against_the_previous_price_of_the_same_symbol_across_batches() -> None:
@@ -70,7 +70,9 @@ def test_one_parquet_object_per_date_keyed_by_shard_and_first_sequence() -> None
         rec(a_tick(event_time_ms=MIDNIGHT + 1000), 9),
         rec(a_tick(event_time_ms=MIDNIGHT - 2000), 120),
     )
-    objects = dict(encode.parquet_objects(batch))
+    made, rejects = encode.parquet_objects(batch)
+    objects = {o.key: o.body for o in made}
+    assert rejects == {}
     assert sorted(objects) == [
         "ticks/dt=2025-11-23/shardId-000000000001-17.parquet",
         "ticks/dt=2025-11-24/shardId-000000000001-9.parquet",
@@ -91,7 +93,9 @@ def test_replaying_a_buffer_gives_identical_objects_and_items() -> None:
 
 def test_dynamodb_item_keys_ttl_and_numbers() -> None:
     tick = a_tick(price=229.87, event_time_ms=MIDNIGHT + 5)
-    [item] = encode.dynamodb_items(batch_of(rec(tick, 1, arrival_ms=MIDNIGHT + 1000)), ttl_days=7)
+    [item], _ = encode.dynamodb_items(
+        batch_of(rec(tick, 1, arrival_ms=MIDNIGHT + 1000)), ttl_days=7
+    )
     assert item[tables.PARTITION_KEY] == {"S": "AAPL"}
     assert item[tables.SORT_KEY] == {"S": f"{MIDNIGHT + 5:016d}#{tick.id}"}
     assert item["price"] == {"N": "229.87"}
