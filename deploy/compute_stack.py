@@ -12,6 +12,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
@@ -376,7 +377,14 @@ class ComputeStack(cdk.Stack):
         )
         function.add_event_source(
             sources.DynamoEventSource(
-                self.data.ticks_table,
+                # the table without its key: the event source would grant kms:Decrypt with
+                # no condition; the role's own statement allows it through DynamoDB only
+                dynamodb.Table.from_table_attributes(
+                    self,
+                    "TicksStream",
+                    table_arn=self.data.ticks_table.table_arn,
+                    table_stream_arn=self.data.ticks_table.table_stream_arn,
+                ),
                 starting_position=lambda_.StartingPosition.TRIM_HORIZON,
                 batch_size=self.config.trend.trend_batch_size,
                 max_batching_window=cdk.Duration.seconds(1),

@@ -147,7 +147,7 @@ class DataStack(cdk.Stack):
         )
         trail.add_s3_event_selector(
             [cloudtrail.S3EventSelector(bucket=self.bucket)],
-            include_management_events=True,
+            include_management_events=False,  # the write ones come from the trail's own
             read_write_type=cloudtrail.ReadWriteType.ALL,
         )
         skip_checks(

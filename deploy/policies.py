@@ -92,7 +92,9 @@ def trend(state: dynamodb.ITable, topic: sns.ITopic, key: kms.IKey) -> list[iam.
     return [
         statement(["dynamodb:GetItem", "dynamodb:PutItem"], [state.table_arn]),
         statement(["sns:Publish"], [topic.topic_arn]),
-        key_use(key, ["kms:Decrypt", "kms:GenerateDataKey"], "dynamodb", "sns"),
+        key_use(
+            key, ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], "dynamodb", "sns"
+        ),
     ]
 
 
