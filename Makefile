@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 DEPLOY_TOOLS := deploy/node_modules/.bin/cdk .cache/checkov/bin/checkov
 
-.PHONY: synth deploy-tools java demo test unit integration kcl lint fmt bench up clean docker-wheelhouse docker-test
+.PHONY: synth deploy-tools java demo test unit integration kcl lint fmt bench up clean docker-wheelhouse docker-test lock-images
 
 $(STAMP): pyproject.toml scripts/install_kclpy.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,15 +74,22 @@ fmt: $(STAMP)
 # with mmdebstrap, images built from a host-made wheelhouse, testcontainers + compose tests.
 DOCKER_HOST_SOCK := unix://$(CURDIR)/.cache/docker/docker.sock
 
-# wheels for the base image's interpreter (Debian bookworm: CPython 3.11.2), not the host's
+# wheels for the base image's interpreter (Debian bookworm: CPython 3.11.2), not the host's,
+# exactly the hashed pins of every image's lock
 IMAGE_PYTHON := 3.11.2
+IMAGE_LOCKS := $(wildcard docker/requirements-*.txt)
 docker-wheelhouse: $(STAMP)
-	$(BIN)/python -m pip download -q -d docker/wheelhouse --only-binary=:all: \
-	  --python-version $(IMAGE_PYTHON) --implementation cp --abi cp311 \
+	$(BIN)/python -m pip download -q -d docker/wheelhouse --only-binary=:all: --no-deps \
+	  --require-hashes --python-version $(IMAGE_PYTHON) --implementation cp --abi cp311 \
 	  --platform manylinux_2_36_x86_64 --platform manylinux_2_17_x86_64 \
-	  --platform manylinux2014_x86_64 --platform linux_x86_64 -r docker/requirements.txt \
-	  -r docker/requirements-lambda.txt
+	  --platform manylinux2014_x86_64 --platform linux_x86_64 \
+	  $(foreach lock,$(IMAGE_LOCKS),-r $(lock))
 	$(BIN)/python scripts/install_kclpy.py --wheel-dir docker/wheelhouse
+
+# the images' hashed locks from pyproject.toml ([tool.stockpipe.images]); needs PyPI
+lock-images: $(STAMP)
+	@$(BIN)/python -m uv --version >/dev/null 2>&1 || $(BIN)/python -m pip install -q uv==0.13.8
+	$(BIN)/python scripts/lock_images.py
 
 docker-test: $(STAMP) docker-wheelhouse
 	scripts/docker-engine.sh start >/dev/null; trap 'scripts/docker-engine.sh stop' EXIT; \
