@@ -74,14 +74,15 @@ fmt: $(STAMP)
 # with mmdebstrap, images built from a host-made wheelhouse, testcontainers + compose tests.
 DOCKER_HOST_SOCK := unix://$(CURDIR)/.cache/docker/docker.sock
 
-# wheels for the base image's interpreter (Debian bookworm: CPython 3.11.2), not the host's,
-# exactly the hashed pins of every image's lock
+# wheels for the base image's interpreter (Debian bookworm: CPython 3.11.2, glibc 2.36), not
+# the host's, exactly the hashed pins of every image's lock. pip does not widen an explicit
+# --platform to older manylinux levels, so each glibc level is named.
 IMAGE_PYTHON := 3.11.2
 IMAGE_LOCKS := $(wildcard docker/requirements-*.txt)
 docker-wheelhouse: $(STAMP)
 	$(BIN)/python -m pip download -q -d docker/wheelhouse --only-binary=:all: --no-deps \
 	  --require-hashes --python-version $(IMAGE_PYTHON) --implementation cp --abi cp311 \
-	  --platform manylinux_2_36_x86_64 --platform manylinux_2_17_x86_64 \
+	  $(foreach glibc,17 24 26 27 28 31 34 35 36,--platform manylinux_2_$(glibc)_x86_64) \
 	  --platform manylinux2014_x86_64 --platform linux_x86_64 \
 	  $(foreach lock,$(IMAGE_LOCKS),-r $(lock))
 	$(BIN)/python scripts/install_kclpy.py --wheel-dir docker/wheelhouse

@@ -2,10 +2,11 @@
 
 Each image installs only what its code imports: `[tool.stockpipe.images]` in pyproject.toml
 names the distributions per image, and their version ranges come from the project's own
-dependencies and extras (stated once). `uv pip compile --universal --generate-hashes` pins
-the whole tree with the hash of every published file of each pin, so one lock serves the
-official Python 3.12 base and the offline Debian 3.11 one, and images install it with
-`pip install --require-hashes --no-deps`. `--check` (no network) verifies the locks against
+dependencies and extras (stated once). `uv pip compile --generate-hashes` pins the whole tree
+for the oldest interpreter the images run, with the hash of every published file of each
+pin, so one lock serves the official Python 3.12 base and the offline Debian 3.11 one, with
+no environment markers (which `pip download` for another interpreter would misread); images
+install it with `pip install --require-hashes --no-deps`. `--check` (no network) verifies the locks against
 pyproject.toml; the unit tests run it.
 """
 
@@ -25,6 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCK_DIR = ROOT / "docker"
 INPUTS_PREFIX = "# inputs: "
 UV = [sys.executable, "-m", "uv"]
+# resolved for the oldest interpreter an image runs (Debian bookworm's, the offline base);
+# the pins' hashes cover every published file, the official 3.12 base's wheels included
+PYTHON = "3.11.2"
+PLATFORM = "x86_64-manylinux_2_36"  # Fargate and Lambda run x86_64; bookworm has glibc 2.36
 
 
 def pyproject(path: Path = ROOT / "pyproject.toml") -> dict:  # type: ignore[type-arg]
@@ -70,8 +75,9 @@ def lock(image: str, inputs: list[str]) -> None:
         compiled = subprocess.run(
             [
                 *UV,
-                *("pip", "compile", source.name, "--universal", "--generate-hashes"),
-                *("--python-version", "3.11", "--no-header", "--no-annotate", "-q"),
+                *("pip", "compile", source.name, "--generate-hashes", "--no-header"),
+                *("--python-version", PYTHON, "--python-platform", PLATFORM),
+                *("--no-annotate", "-q"),
             ],
             check=True,
             capture_output=True,
