@@ -112,12 +112,18 @@ class ComputeStack(cdk.Stack):
 
     def _wired(self) -> dict[str, str]:
         """What every service's settings take from the stack, not from context."""
-        return {"region": self.region, "log_format": "json", "stream_name": self.data.stream.stream_name}
+        return {
+            "region": self.region,
+            "log_format": "json",
+            "stream_name": self.data.stream.stream_name,
+        }
 
     def _producer_public(self) -> bool:
         """Yahoo Finance is on the internet: without NAT the producer needs a public IP."""
         network = self.config.network
-        return network == "public" or (network == "endpoints" and self.config.producer_source == "yfinance")
+        return network == "public" or (
+            network == "endpoints" and self.config.producer_source == "yfinance"
+        )
 
     def _cluster(self) -> ecs.Cluster:
         insights = self.config.container_insights

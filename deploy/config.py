@@ -216,6 +216,8 @@ def _service_options(get: Callable[[str], Any]) -> dict[str, dict[str, Any]]:
             if value is not None:
                 chosen[name] = value
     return options
+
+
 def _name(value: Any, default: str) -> str:
     if value is None:
         return default

@@ -82,7 +82,11 @@ def consume(
             [bucket.arn_for_objects(layout.object_pattern(p)) for p in layout.HISTORY_PREFIXES],
         ),
         key_use(
-            key, ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], "kinesis", "s3", "dynamodb"
+            key,
+            ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+            "kinesis",
+            "s3",
+            "dynamodb",
         ),
     ]
 
@@ -92,9 +96,7 @@ def trend(state: dynamodb.ITable, topic: sns.ITopic, key: kms.IKey) -> list[iam.
     return [
         statement(["dynamodb:GetItem", "dynamodb:PutItem"], [state.table_arn]),
         statement(["sns:Publish"], [topic.topic_arn]),
-        key_use(
-            key, ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], "dynamodb", "sns"
-        ),
+        key_use(key, ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], "dynamodb", "sns"),
     ]
 
 
@@ -111,7 +113,9 @@ def write_logs(log_group_arn: str) -> iam.PolicyStatement:
     return statement(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group_arn])
 
 
-def through_endpoint(statements: list[iam.PolicyStatement], service: str) -> list[iam.PolicyStatement]:
+def through_endpoint(
+    statements: list[iam.PolicyStatement], service: str
+) -> list[iam.PolicyStatement]:
     """A VPC endpoint's policy: the task roles' own statements for that service (`S3`,
     `DynamoDB`, `Kinesis`), for any principal: the endpoint reaches this stack's resources
     only, whatever credentials come through it."""

@@ -6,8 +6,8 @@ dependencies and extras (stated once). `uv pip compile --generate-hashes` pins t
 for the oldest interpreter the images run, with the hash of every published file of each
 pin, so one lock serves the official Python 3.12 base and the offline Debian 3.11 one, with
 no environment markers (which `pip download` for another interpreter would misread); images
-install it with `pip install --require-hashes --no-deps`. `--check` (no network) verifies the locks against
-pyproject.toml; the unit tests run it.
+install it with `pip install --require-hashes --no-deps`. `--check` (no network) verifies
+the locks against pyproject.toml; the unit tests run it.
 """
 
 from __future__ import annotations
