@@ -13,7 +13,11 @@ mirror=$(cat $sources 2>/dev/null | grep -E '^(URIs:|deb )' | grep -v security \
   | awk '{print $2}' | head -1 || true)
 [ -n "$mirror" ] || { echo "no Debian mirror found in the apt sources" >&2; exit 1; }
 echo "building $tag from $mirror" >&2
+# no recommends (perl and friends), no docs, man pages or translations: like python:*-slim
 mmdebstrap --variant=minbase --quiet \
+  --aptopt='APT::Install-Recommends "false"' \
+  --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
+  --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
   --include=python3,python3-pip,ca-certificates \
   --customize-hook='rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED' \
   bookworm - "$mirror" | /usr/bin/docker import - "$tag" >/dev/null
