@@ -90,21 +90,8 @@ class DataStack(cdk.Stack):
                 },
             )
         )
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchAlarmsPublish",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": self.account},
-                    "ArnLike": {
-                        "aws:SourceArn": (
-                            f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:*"
-                        )
-                    },
-                },
-            )
+        self._let_publish_to_alarms(
+            key, "CloudWatchAlarmsPublish", "cloudwatch", f"{self._arn('cloudwatch')}:alarm:*"
         )
         return key
 
@@ -180,23 +167,30 @@ class DataStack(cdk.Stack):
             ),
         )
         rule.add_target(targets.SnsTopic(self.alarms_topic))
-        self.key.add_to_resource_policy(
+        self._let_publish_to_alarms(
+            self.key, "EventBridgeAlarmsPublish", "events", f"{self._arn('events')}:rule/{name}"
+        )
+        return rule
+
+    def _arn(self, service: str) -> str:
+        return f"arn:{self.partition}:{service}:{self.region}:{self.account}"
+
+    @staticmethod
+    def _let_publish_to_alarms(key: kms.Key, sid: str, service: str, source_arn: str) -> None:
+        """A service that publishes to the encrypted alarm topic on its own behalf: only for
+        this account's resources of the given ARN (no confused deputy)."""
+        key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="EventBridgeAlarmsPublish",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                sid=sid,
+                principals=[iam.ServicePrincipal(f"{service}.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
+                resources=["*"],  # in a key policy "*" is this key
                 conditions={
-                    "StringEquals": {"aws:SourceAccount": self.account},
-                    "ArnEquals": {
-                        "aws:SourceArn": (
-                            f"arn:{self.partition}:events:{self.region}:{self.account}:rule/{name}"
-                        )
-                    },
+                    "StringEquals": {"aws:SourceAccount": key.stack.account},
+                    "ArnLike": {"aws:SourceArn": source_arn},
                 },
             )
         )
-        return rule
 
     def _stream(self) -> kinesis.Stream:
         mode = kinesis.StreamMode.ON_DEMAND if self.config.on_demand else None
