@@ -71,7 +71,8 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 # The docker tier: a private engine (scripts/docker-engine.sh), an offline base image made
-# with mmdebstrap, images built from a host-made wheelhouse, testcontainers + compose tests.
+# with mmdebstrap, images built from a host-made wheelhouse (before the tests: a cold build
+# on a busy machine outlasts a test's timeout), testcontainers + compose tests.
 DOCKER_HOST_SOCK := unix://$(CURDIR)/.cache/docker/docker.sock
 
 # wheels for the base image's interpreter (Debian bookworm: CPython 3.11.2, glibc 2.36), not
@@ -96,4 +97,5 @@ docker-test: $(STAMP) docker-wheelhouse
 	scripts/docker-engine.sh start >/dev/null; trap 'scripts/docker-engine.sh stop' EXIT; \
 	export DOCKER_HOST=$(DOCKER_HOST_SOCK) STOCKPIPE_BASE_IMAGE=stockpipe-base:bookworm \
 	  STOCKPIPE_PIP_ARGS=--no-index TESTCONTAINERS_RYUK_DISABLED=true; \
-	scripts/docker-base-image.sh stockpipe-base:bookworm && $(BIN)/pytest tests/docker -m docker
+	scripts/docker-base-image.sh stockpipe-base:bookworm \
+	  && docker-compose -f docker-compose.yml build -q && $(BIN)/pytest tests/docker -m docker
