@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 DEPLOY_TOOLS := deploy/node_modules/.bin/cdk .cache/checkov/bin/checkov
 
-.PHONY: synth deploy-tools java demo test unit integration kcl lint fmt bench up clean docker-wheelhouse docker-test
+.PHONY: synth deploy-tools java demo test unit integration kcl lint fmt bench up clean docker-wheelhouse docker-test lock-images
 
 $(STAMP): pyproject.toml scripts/install_kclpy.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,21 +71,31 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 # The docker tier: a private engine (scripts/docker-engine.sh), an offline base image made
-# with mmdebstrap, images built from a host-made wheelhouse, testcontainers + compose tests.
+# with mmdebstrap, images built from a host-made wheelhouse (before the tests: a cold build
+# on a busy machine outlasts a test's timeout), testcontainers + compose tests.
 DOCKER_HOST_SOCK := unix://$(CURDIR)/.cache/docker/docker.sock
 
-# wheels for the base image's interpreter (Debian bookworm: CPython 3.11.2), not the host's
+# wheels for the base image's interpreter (Debian bookworm: CPython 3.11.2, glibc 2.36), not
+# the host's, exactly the hashed pins of every image's lock. pip does not widen an explicit
+# --platform to older manylinux levels, so each glibc level is named.
 IMAGE_PYTHON := 3.11.2
+IMAGE_LOCKS := $(wildcard docker/requirements-*.txt)
 docker-wheelhouse: $(STAMP)
-	$(BIN)/python -m pip download -q -d docker/wheelhouse --only-binary=:all: \
-	  --python-version $(IMAGE_PYTHON) --implementation cp --abi cp311 \
-	  --platform manylinux_2_36_x86_64 --platform manylinux_2_17_x86_64 \
-	  --platform manylinux2014_x86_64 --platform linux_x86_64 -r docker/requirements.txt \
-	  -r docker/requirements-lambda.txt
+	$(BIN)/python -m pip download -q -d docker/wheelhouse --only-binary=:all: --no-deps \
+	  --require-hashes --python-version $(IMAGE_PYTHON) --implementation cp --abi cp311 \
+	  $(foreach glibc,17 24 26 27 28 31 34 35 36,--platform manylinux_2_$(glibc)_x86_64) \
+	  --platform manylinux2014_x86_64 --platform linux_x86_64 \
+	  $(foreach lock,$(IMAGE_LOCKS),-r $(lock))
 	$(BIN)/python scripts/install_kclpy.py --wheel-dir docker/wheelhouse
+
+# the images' hashed locks from pyproject.toml ([tool.stockpipe.images]); needs PyPI
+lock-images: $(STAMP)
+	@$(BIN)/python -m uv --version >/dev/null 2>&1 || $(BIN)/python -m pip install -q uv==0.13.8
+	$(BIN)/python scripts/lock_images.py
 
 docker-test: $(STAMP) docker-wheelhouse
 	scripts/docker-engine.sh start >/dev/null; trap 'scripts/docker-engine.sh stop' EXIT; \
 	export DOCKER_HOST=$(DOCKER_HOST_SOCK) STOCKPIPE_BASE_IMAGE=stockpipe-base:bookworm \
 	  STOCKPIPE_PIP_ARGS=--no-index TESTCONTAINERS_RYUK_DISABLED=true; \
-	scripts/docker-base-image.sh stockpipe-base:bookworm && $(BIN)/pytest tests/docker -m docker
+	scripts/docker-base-image.sh stockpipe-base:bookworm \
+	  && docker-compose -f docker-compose.yml build -q && $(BIN)/pytest tests/docker -m docker

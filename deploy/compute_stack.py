@@ -12,6 +12,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
@@ -29,6 +30,7 @@ from deploy.failure_queue import KeyedQueueDestination
 from deploy.monitoring import Monitoring
 from deploy.suppressions import skip_checks, skip_lint
 
+TASK_SUBNETS = "tasks"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # what the build context hashes: the host-made wheelhouse is a CI-only offline aid
 ASSET_EXCLUDES = ["docker/wheelhouse/*.whl", "docker/wheelhouse/*.tar.gz"]
@@ -51,37 +53,38 @@ class ComputeStack(cdk.Stack):
         super().__init__(scope, construct_id, **kw)
         self.config = config
         self.data = data
-        self.vpc = self._vpc()
-        self.cluster = ecs.Cluster(
-            self, "Cluster", vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
+        produce = policies.produce(data.stream, data.key)
+        consume = policies.consume(
+            data.stream, data.lease_table, data.ticks_table, data.bucket, data.key
         )
+        self.vpc = self._vpc([*produce, *consume])
+        self.cluster = self._cluster()
         self.producer = self._service(
             "Producer",
             target="producer",
             cpu=256,
             memory=512,
-            environment={
-                "STOCKPIPE_SOURCE": config.producer_source,
-                "STOCKPIPE_SYMBOLS": ",".join(config.symbols),
-            },
-            statements=policies.produce(data.stream, data.key),
+            environment=config.environment("producer", **self._wired()),
+            statements=produce,
+            health_command="python3 -m producer.health",
+            public=self._producer_public(),
         )
         self.consumer = self._service(
             "Consumer",
             target="consumer",
-            cpu=512,
-            memory=1024,
-            environment={
-                "STOCKPIPE_BUCKET": data.bucket.bucket_name,
-                "STOCKPIPE_TICKS_TABLE": data.ticks_table.table_name,
-                "STOCKPIPE_CONSUMER_APPLICATION": data.lease_table.table_name,
-                "STOCKPIPE_TICKS_TTL_DAYS": str(config.ticks_ttl_days),
-            },
-            statements=policies.consume(
-                data.stream, data.lease_table, data.ticks_table, data.bucket, data.key
+            cpu=config.consumer_cpu,
+            memory=config.consumer_memory,
+            environment=config.environment(
+                "consumer",
+                **self._wired(),
+                bucket=data.bucket.bucket_name,
+                ticks_table=data.ticks_table.table_name,
+                consumer_application=data.lease_table.table_name,
             ),
+            statements=consume,
             health_command="python3 -m consumer.health",
             stop_seconds=CONSUMER_STOP_SECONDS,
+            public=config.network == "public",
         )
         self.consumer_scaling = self._scale_consumers()
         self.trend_function, self.trend_failures = self._trend()
@@ -107,37 +110,111 @@ class ComputeStack(cdk.Stack):
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
 
-    def _vpc(self) -> ec2.Vpc:
-        """Tasks sit in private subnets behind NAT (Yahoo Finance is on the internet); S3 and
-        DynamoDB traffic takes free gateway endpoints instead of NAT. natGateways=0 puts the
-        tasks in public subnets with public IPs and no inbound rules (cheaper, see the guide)."""
-        private = self.config.nat_gateways > 0
-        subnets = [ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)]
-        if private:
-            subnets.append(
-                ec2.SubnetConfiguration(
-                    name="tasks", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
-                )
+    def _wired(self) -> dict[str, str]:
+        """What every service's settings take from the stack, not from context."""
+        return {
+            "region": self.region,
+            "log_format": "json",
+            "stream_name": self.data.stream.stream_name,
+        }
+
+    def _producer_public(self) -> bool:
+        """Yahoo Finance is on the internet: without NAT the producer needs a public IP."""
+        network = self.config.network
+        return network == "public" or (
+            network == "endpoints" and self.config.producer_source == "yfinance"
+        )
+
+    def _cluster(self) -> ecs.Cluster:
+        insights = self.config.container_insights
+        cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=self.vpc,
+            container_insights_v2=(
+                ecs.ContainerInsights.ENABLED if insights else ecs.ContainerInsights.DISABLED
+            ),
+        )
+        if not insights:
+            skip_checks(
+                cluster,
+                CKV_AWS_65="Container Insights costs ~$7.50/month of custom metrics at this "
+                "size; the dashboard and alarms read Kinesis, Lambda and SQS metrics instead. "
+                "-c containerInsights=true turns it on.",
             )
+        return cluster
+
+    def _vpc(self, task_statements: list[iam.PolicyStatement]) -> ec2.Vpc:
+        """No NAT gateway by default (the largest fixed cost of a small deployment): tasks sit
+        in public subnets with public IPs, no inbound rule and HTTPS-only egress
+        (network=public). network=endpoints puts the consumer in isolated subnets that reach
+        AWS through interface endpoints; network=nat in private subnets behind NAT. S3 and
+        DynamoDB always take free gateway endpoints whose policies let through only what
+        the task roles may do on this stack's bucket and tables (plus ECR's image layers)."""
+        network = self.config.network
+        subnets = [ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)]
+        if network != "public":
+            kind = (
+                ec2.SubnetType.PRIVATE_WITH_EGRESS
+                if network == "nat"
+                else ec2.SubnetType.PRIVATE_ISOLATED
+            )
+            subnets.append(ec2.SubnetConfiguration(name=TASK_SUBNETS, subnet_type=kind))
         vpc = ec2.Vpc(
             self,
             "Vpc",
             max_azs=2,
-            nat_gateways=self.config.nat_gateways,
+            nat_gateways=self.config.nat_gateways if network == "nat" else 0,
             subnet_configuration=subnets,
-            gateway_endpoints={
-                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3),
-                "DynamoDB": ec2.GatewayVpcEndpointOptions(
-                    service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
-                ),
-            },
         )
+        everywhere = [ec2.SubnetSelection(subnet_group_name=c.name) for c in subnets]
+        gateways = {
+            "S3": (ec2.GatewayVpcEndpointAwsService.S3, [self._ecr_layers()]),
+            "DynamoDB": (ec2.GatewayVpcEndpointAwsService.DYNAMODB, []),
+        }
+        for name, (service, extra) in gateways.items():
+            endpoint = vpc.add_gateway_endpoint(name, service=service, subnets=everywhere)
+            for statement in [*policies.through_endpoint(task_statements, name), *extra]:
+                endpoint.add_to_policy(statement)
+        if network == "endpoints":
+            self._interface_endpoints(vpc, task_statements)
         vpc.add_flow_log(
-            "RejectedFlows",
+            "AllFlows" if self.config.all_flow_logs else "RejectedFlows",
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(self._log_group("FlowLogs")),
-            traffic_type=ec2.FlowLogTrafficType.REJECT,
+            traffic_type=(
+                ec2.FlowLogTrafficType.ALL
+                if self.config.all_flow_logs
+                else ec2.FlowLogTrafficType.REJECT
+            ),
         )
         return vpc
+
+    def _ecr_layers(self) -> iam.PolicyStatement:
+        """ECR serves image layers from its own S3 bucket, through the S3 gateway endpoint."""
+        return iam.PolicyStatement(
+            sid="EcrImageLayers",
+            principals=[iam.AnyPrincipal()],
+            actions=["s3:GetObject"],
+            resources=[f"arn:{self.partition}:s3:::prod-{self.region}-starport-layer-bucket/*"],
+        )
+
+    def _interface_endpoints(
+        self, vpc: ec2.Vpc, task_statements: list[iam.PolicyStatement]
+    ) -> None:
+        """What the isolated tasks call besides S3 and DynamoDB: Kinesis (scoped like the
+        gateways), ECR to pull their images and CloudWatch Logs for the awslogs driver."""
+        placed = ec2.SubnetSelection(subnet_group_name=TASK_SUBNETS)
+        kinesis = vpc.add_interface_endpoint(
+            "Kinesis", service=ec2.InterfaceVpcEndpointAwsService.KINESIS_STREAMS, subnets=placed
+        )
+        for statement in policies.through_endpoint(task_statements, "Kinesis"):
+            kinesis.add_to_policy(statement)
+        for name, service in {
+            "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
+            "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+            "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+        }.items():
+            vpc.add_interface_endpoint(name, service=service, subnets=placed)
 
     def _service(
         self,
@@ -148,7 +225,8 @@ class ComputeStack(cdk.Stack):
         memory: int,
         environment: dict[str, str],
         statements: list[iam.PolicyStatement],
-        health_command: str | None = None,
+        health_command: str,
+        public: bool,
         stop_seconds: int | None = None,
     ) -> ecs.FargateService:
         role = iam.Role(
@@ -182,9 +260,6 @@ class ComputeStack(cdk.Stack):
                 exclude=ASSET_EXCLUDES,
             ),
             environment={
-                "STOCKPIPE_REGION": self.region,
-                "STOCKPIPE_STREAM_NAME": self.data.stream.stream_name,
-                "STOCKPIPE_LOG_FORMAT": "json",
                 "TMPDIR": "/tmp",
                 "XDG_CACHE_HOME": "/tmp/cache",
                 **environment,
@@ -193,37 +268,50 @@ class ComputeStack(cdk.Stack):
                 stream_prefix=target, log_group=self._log_group(f"{name}Logs")
             ),
             readonly_root_filesystem=True,
-            health_check=(
-                ecs.HealthCheck(
-                    command=["CMD-SHELL", health_command],
-                    interval=cdk.Duration.seconds(30),
-                    start_period=cdk.Duration.seconds(60),
-                )
-                if health_command
-                else None
+            # Fargate takes no dockerSecurityOptions (no-new-privileges): with every
+            # capability dropped and the images' setuid bits stripped nothing can gain one
+            linux_parameters=self._no_capabilities(name),
+            health_check=ecs.HealthCheck(
+                command=["CMD-SHELL", health_command],
+                interval=cdk.Duration.seconds(30),
+                timeout=cdk.Duration.seconds(10),
+                start_period=cdk.Duration.seconds(60),
             ),
             stop_timeout=cdk.Duration.seconds(stop_seconds) if stop_seconds else None,
         )
         container.add_mount_points(
             ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False)
         )
-        private = self.config.nat_gateways > 0
         return ecs.FargateService(
             self,
             f"{name}Service",
             cluster=self.cluster,
             task_definition=task,
             desired_count=1,
-            assign_public_ip=not private,
-            vpc_subnets=ec2.SubnetSelection(
-                subnet_type=(
-                    ec2.SubnetType.PRIVATE_WITH_EGRESS if private else ec2.SubnetType.PUBLIC
-                )
-            ),
+            assign_public_ip=public,
+            vpc_subnets=ec2.SubnetSelection(subnet_group_name="public" if public else TASK_SUBNETS),
+            security_groups=[self._https_out_only(name)],
             circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
             min_healthy_percent=100,
             max_healthy_percent=200,
         )
+
+    def _no_capabilities(self, name: str) -> ecs.LinuxParameters:
+        linux = ecs.LinuxParameters(self, f"{name}Linux")
+        linux.drop_capabilities(ecs.Capability.ALL)
+        return linux
+
+    def _https_out_only(self, name: str) -> ec2.SecurityGroup:
+        """Nothing comes in; out, only HTTPS (AWS APIs, ECR, and Yahoo Finance)."""
+        group = ec2.SecurityGroup(
+            self,
+            f"{name}Security",
+            vpc=self.vpc,
+            description=f"stockpipe {name.lower()}: no inbound, HTTPS outbound only",
+            allow_all_outbound=False,
+        )
+        group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS and Yahoo")
+        return group
 
     def _scale_consumers(self) -> ecs.ScalableTaskCount:
         """Lag drives the count (stream iterator age), capped at the shard count."""
@@ -283,21 +371,28 @@ class ComputeStack(cdk.Stack):
             timeout=cdk.Duration.seconds(60),
             role=role,
             log_group=log_group,
-            environment={
-                "STOCKPIPE_TREND_STATE_TABLE": self.data.state_table.table_name,
-                "STOCKPIPE_ALERTS_TOPIC_ARN": self.data.alerts_topic.topic_arn,
-                "STOCKPIPE_TREND_BAR": self.config.trend_bar,
-                "STOCKPIPE_LOG_FORMAT": "json",
-            },
+            environment=self.config.environment(
+                "trend",
+                **self._wired(),
+                trend_state_table=self.data.state_table.table_name,
+                alerts_topic_arn=self.data.alerts_topic.topic_arn,
+            ),
             environment_encryption=self.data.key,
             tracing=lambda_.Tracing.ACTIVE if self.config.lambda_tracing else None,
             reserved_concurrent_executions=self.config.trend_reserved_concurrency or None,
         )
         function.add_event_source(
             sources.DynamoEventSource(
-                self.data.ticks_table,
+                # the table without its key: the event source would grant kms:Decrypt with
+                # no condition; the role's own statement allows it through DynamoDB only
+                dynamodb.Table.from_table_attributes(
+                    self,
+                    "TicksStream",
+                    table_arn=self.data.ticks_table.table_arn,
+                    table_stream_arn=self.data.ticks_table.table_stream_arn,
+                ),
                 starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-                batch_size=self.config.trend_batch_size,
+                batch_size=self.config.trend.trend_batch_size,
                 max_batching_window=cdk.Duration.seconds(1),
                 bisect_batch_on_error=True,
                 report_batch_item_failures=True,

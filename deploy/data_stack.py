@@ -11,7 +11,10 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_athena as athena
+from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
@@ -25,6 +28,10 @@ from common import history_tables, layout, tables
 from deploy.config import DeployConfig
 from deploy.suppressions import skip_checks
 
+KEY_WAITING_DAYS = 30
+NONCURRENT_VERSION_DAYS = 60
+TRAIL_LOG_DAYS = 365
+KEY_STATE_EVENTS = ("DisableKey", "ScheduleKeyDeletion")
 ATHENA_SCAN_CUTOFF_BYTES = 10 * 1024**3
 DEAD_LETTER_METRICS_ID = "DeadLetters"  # S3 request metrics filter: the dead-letter alarm reads it
 
@@ -51,6 +58,8 @@ class DataStack(cdk.Stack):
         self._subscribe()
         self.glue_database = self._glue()
         self.workgroup = self._athena()
+        self.trail = self._data_event_trail() if config.data_event_trail else None
+        self.key_watch = self._watch_key()
         self._outputs()
 
     def _key(self) -> kms.Key:
@@ -59,8 +68,10 @@ class DataStack(cdk.Stack):
             "DataKey",
             description="stockpipe: stream, bucket, tables, topics and logs at rest",
             enable_key_rotation=True,
-            pending_window=cdk.Duration.days(7),
-            removal_policy=cdk.RemovalPolicy.DESTROY,
+            # kept on stack deletion and on replacement: the history (365 days) and table
+            # backups (35 days) outlive any stack; `stockpipe teardown` schedules its deletion
+            pending_window=cdk.Duration.days(KEY_WAITING_DAYS),
+            removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         # services that encrypt on their own behalf: CloudWatch Logs (log groups) and
         # CloudWatch alarms publishing to the encrypted alarm topic
@@ -79,15 +90,107 @@ class DataStack(cdk.Stack):
                 },
             )
         )
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchAlarmsPublish",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-            )
+        self._let_publish_to_alarms(
+            key, "CloudWatchAlarmsPublish", "cloudwatch", f"{self._arn('cloudwatch')}:alarm:*"
         )
         return key
+
+    def _data_event_trail(self) -> cloudtrail.Trail:
+        """Every object call on the history bucket (the audit trail in place of access logs),
+        plus write management events so EventBridge sees the key's state changes."""
+        logs_bucket = s3.Bucket(
+            self,
+            "TrailBucket",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="TrailLogs",
+                    expiration=cdk.Duration.days(TRAIL_LOG_DAYS),
+                    noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_VERSION_DAYS),
+                )
+            ],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        skip_checks(
+            logs_bucket,
+            CKV_AWS_18="The trail's own log bucket: logging its access would need a third "
+            "bucket; CloudTrail writes here with log file validation on.",
+        )
+        trail = cloudtrail.Trail(
+            self,
+            "DataEvents",
+            bucket=logs_bucket,
+            encryption_key=self.key,
+            enable_file_validation=True,
+            include_global_service_events=False,
+            is_multi_region_trail=False,
+            management_events=cloudtrail.ReadWriteType.WRITE_ONLY,
+        )
+        trail.add_s3_event_selector(
+            [cloudtrail.S3EventSelector(bucket=self.bucket)],
+            include_management_events=False,  # the write ones come from the trail's own
+            read_write_type=cloudtrail.ReadWriteType.ALL,
+        )
+        skip_checks(
+            trail,
+            CKV_AWS_67="A trail for this stack's bucket in its own region; an account-wide "
+            "multi-region trail is the account owner's, not one application's.",
+            CKV_AWS_252="Nobody subscribes to each log file delivery; the key's state changes "
+            "reach the alarm topic through an EventBridge rule (KeyStateChanges).",
+        )
+        return trail
+
+    def _watch_key(self) -> events.Rule:
+        """Disabling the key or scheduling its deletion makes every byte it encrypts
+        unreadable: tell the alarm topic at once (CloudTrail management events)."""
+        # named, so the key policy can name it without a reference (key -> rule -> topic -> key)
+        name = f"{self.stack_name}-key-state-changes"
+        rule = events.Rule(
+            self,
+            "KeyStateChanges",
+            rule_name=name,
+            description="stockpipe: the data key was disabled or scheduled for deletion",
+            event_pattern=events.EventPattern(
+                source=["aws.kms"],
+                detail_type=["AWS API Call via CloudTrail"],
+                detail={
+                    "eventSource": ["kms.amazonaws.com"],
+                    "eventName": list(KEY_STATE_EVENTS),
+                    "resources": {"ARN": [self.key.key_arn]},
+                },
+            ),
+        )
+        rule.add_target(targets.SnsTopic(self.alarms_topic))
+        self._let_publish_to_alarms(
+            self.key, "EventBridgeAlarmsPublish", "events", f"{self._arn('events')}:rule/{name}"
+        )
+        return rule
+
+    def _arn(self, service: str) -> str:
+        return f"arn:{self.partition}:{service}:{self.region}:{self.account}"
+
+    @staticmethod
+    def _let_publish_to_alarms(key: kms.Key, sid: str, service: str, source_arn: str) -> None:
+        """A service that publishes to the encrypted alarm topic on its own behalf: only for
+        this account's resources of the given ARN (no confused deputy)."""
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=sid,
+                principals=[iam.ServicePrincipal(f"{service}.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],  # in a key policy "*" is this key
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": key.stack.account},
+                    "ArnLike": {"aws:SourceArn": source_arn},
+                },
+            )
+        )
 
     def _stream(self) -> kinesis.Stream:
         mode = kinesis.StreamMode.ON_DEMAND if self.config.on_demand else None
@@ -118,9 +221,10 @@ class DataStack(cdk.Stack):
                 s3.LifecycleRule(
                     id="AbortUploads", abort_incomplete_multipart_upload_after=cdk.Duration.days(1)
                 ),
-                # replays overwrite objects: old versions are only an undo window
+                # replays overwrite objects; a bad overwrite stays recoverable this long
                 s3.LifecycleRule(
-                    id="OldVersions", noncurrent_version_expiration=cdk.Duration.days(7)
+                    id="OldVersions",
+                    noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_VERSION_DAYS),
                 ),
                 *(
                     s3.LifecycleRule(id="TickHistory", prefix=layout.TICKS_PREFIX, expiration=days)
@@ -138,12 +242,19 @@ class DataStack(cdk.Stack):
                 ),
             ],
             metrics=[s3.BucketMetrics(id=DEAD_LETTER_METRICS_ID, prefix=layout.DEAD_LETTER_PREFIX)],
-            removal_policy=cdk.RemovalPolicy.DESTROY,  # `stockpipe teardown` empties it first
+            # kept on stack deletion and replacement; `stockpipe teardown` deletes it explicitly
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        trail = (
+            "the DataEvents trail of this stack records every object call"
+            if self.config.data_event_trail
+            else "with -c dataEventTrail=false the account must have a CloudTrail trail "
+            "recording S3 data events for this bucket (docs/deploy.md, prerequisites)"
         )
         skip_checks(
             bucket,
-            CKV_AWS_18="Access logs would need a second bucket; CloudTrail data events "
-            "are the audit trail for this private, KMS-encrypted bucket.",
+            CKV_AWS_18=f"Access logs would need a second bucket; CloudTrail data events are the "
+            f"audit trail for this private, KMS-encrypted bucket: {trail}.",
         )
         return bucket
 
@@ -170,6 +281,8 @@ class DataStack(cdk.Stack):
             ),
             encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
             encryption_key=self.key,
+            # a delete or a replacement fails; `stockpipe teardown` lifts it, then deletes
+            deletion_protection=True,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
 

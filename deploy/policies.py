@@ -6,6 +6,7 @@ name exactly the calls the code makes (listed in docs/deploy.md), on exactly one
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
@@ -21,6 +22,20 @@ def statement(actions: list[str], resources: list[str]) -> iam.PolicyStatement:
     return iam.PolicyStatement(actions=actions, resources=resources)
 
 
+def key_use(key: kms.IKey, actions: list[str], *via: str) -> iam.PolicyStatement:
+    """The data key, only when one of `via` (kinesis, s3, ...) calls KMS for the role: the
+    tasks never call KMS themselves, so stolen credentials cannot decrypt with it directly."""
+    return iam.PolicyStatement(
+        actions=actions,
+        resources=[key.key_arn],
+        conditions={
+            "StringEquals": {
+                "kms:ViaService": [f"{service}.{cdk.Aws.REGION}.amazonaws.com" for service in via]
+            }
+        },
+    )
+
+
 def produce(stream: kinesis.IStream, key: kms.IKey) -> list[iam.PolicyStatement]:
     """producer/publisher.py: existence check, then PutRecords (SSE-KMS needs a data key)."""
     return [
@@ -28,7 +43,7 @@ def produce(stream: kinesis.IStream, key: kms.IKey) -> list[iam.PolicyStatement]
             ["kinesis:DescribeStreamSummary", "kinesis:PutRecords"],
             [stream.stream_arn],
         ),
-        statement(["kms:GenerateDataKey"], [key.key_arn]),
+        key_use(key, ["kms:GenerateDataKey"], "kinesis"),
     ]
 
 
@@ -66,7 +81,13 @@ def consume(
             ["s3:PutObject"],
             [bucket.arn_for_objects(layout.object_pattern(p)) for p in layout.HISTORY_PREFIXES],
         ),
-        statement(["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], [key.key_arn]),
+        key_use(
+            key,
+            ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+            "kinesis",
+            "s3",
+            "dynamodb",
+        ),
     ]
 
 
@@ -75,7 +96,7 @@ def trend(state: dynamodb.ITable, topic: sns.ITopic, key: kms.IKey) -> list[iam.
     return [
         statement(["dynamodb:GetItem", "dynamodb:PutItem"], [state.table_arn]),
         statement(["sns:Publish"], [topic.topic_arn]),
-        statement(["kms:Decrypt", "kms:GenerateDataKey"], [key.key_arn]),
+        key_use(key, ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], "dynamodb", "sns"),
     ]
 
 
@@ -83,10 +104,26 @@ def send_failures(queue: sqs.IQueue, key: kms.IKey) -> list[iam.PolicyStatement]
     """The event source mapping, as the function's role, parks records that kept failing."""
     return [
         statement(["sqs:SendMessage", "sqs:GetQueueAttributes"], [queue.queue_arn]),
-        statement(["kms:Decrypt", "kms:GenerateDataKey"], [key.key_arn]),
+        key_use(key, ["kms:Decrypt", "kms:GenerateDataKey"], "sqs"),
     ]
 
 
 def write_logs(log_group_arn: str) -> iam.PolicyStatement:
     """A log group's `Arn` attribute already ends in `:*` (its streams)."""
     return statement(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group_arn])
+
+
+def through_endpoint(
+    statements: list[iam.PolicyStatement], service: str
+) -> list[iam.PolicyStatement]:
+    """A VPC endpoint's policy: the task roles' own statements for that service (`S3`,
+    `DynamoDB`, `Kinesis`), for any principal: the endpoint reaches this stack's resources
+    only, whatever credentials come through it."""
+    prefix = f"{service.lower()}:"
+    return [
+        iam.PolicyStatement(
+            principals=[iam.AnyPrincipal()], actions=s.actions, resources=s.resources
+        )
+        for s in statements
+        if s.actions and all(a.startswith(prefix) for a in s.actions)
+    ]

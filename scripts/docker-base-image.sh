@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build the offline base image for CI: Debian bookworm minbase with Python 3 and a JRE, made
-# with mmdebstrap from the machine's own Debian mirror (no image registry is reachable).
-# Users elsewhere do not need this: the Dockerfiles default to the official python image.
+# Build the offline base image for CI: Debian bookworm minbase with Python 3 (no JRE: only the
+# consumer image needs one, and installs it from the same Debian mirror), made with mmdebstrap
+# from the machine's own Debian mirror (no image registry is reachable). Users elsewhere do
+# not need this: the Dockerfile defaults to the official python image, pinned by digest.
 #   DOCKER_HOST=... scripts/docker-base-image.sh [tag]
 set -euo pipefail
 tag="${1:-stockpipe-base:bookworm}"
@@ -12,8 +13,12 @@ mirror=$(cat $sources 2>/dev/null | grep -E '^(URIs:|deb )' | grep -v security \
   | awk '{print $2}' | head -1 || true)
 [ -n "$mirror" ] || { echo "no Debian mirror found in the apt sources" >&2; exit 1; }
 echo "building $tag from $mirror" >&2
+# no recommends (perl and friends), no docs, man pages or translations: like python:*-slim
 mmdebstrap --variant=minbase --quiet \
-  --include=python3,python3-venv,python3-pip,ca-certificates,openjdk-17-jre-headless \
+  --aptopt='APT::Install-Recommends "false"' \
+  --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
+  --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+  --include=python3,python3-pip,ca-certificates \
   --customize-hook='rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED' \
   bookworm - "$mirror" | /usr/bin/docker import - "$tag" >/dev/null
 echo "$tag built" >&2

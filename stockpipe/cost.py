@@ -41,6 +41,13 @@ GB_HOUR = 0.004445
 NAT_HOUR = 0.045
 NAT_GB = 0.045
 PUBLIC_IPV4_HOUR = 0.005
+ENDPOINT_AZ_HOUR = 0.01  # interface endpoint, per AZ
+ENDPOINT_GB = 0.01
+INTERFACE_ENDPOINTS = 4  # Kinesis, ECR API, ECR Docker, CloudWatch Logs (deploy/compute_stack.py)
+ENDPOINT_AZS = 2
+# CloudTrail data events (the history bucket's trail); its write management events are the
+# free first copy unless the account already records them in another trail
+TRAIL_DATA_EVENT = 0.10 / 100_000
 # monitoring, keys, notifications
 ALARM_MONTH = 0.10
 DASHBOARD_MONTH = 3.0
@@ -65,10 +72,15 @@ TRADING_DAYS = 21
 class Workload:
     symbols: int
     ticks_per_second: float
-    shards: int = 2  # 0 = on-demand
+    shards: int = 1  # 0 = on-demand
     consumer_tasks: int = 1  # auto scaling runs 1..shards
+    consumer_vcpu: float = 0.25  # -c consumerCpu=256 (the deploy default)
     flush_age_s: float = 2.0  # STOCKPIPE_CONSUMER_FLUSH_AGE_MS / 1000
-    nat_gateways: int = 1
+    nat_gateways: int = 0  # -c network=nat (default: public subnets, no NAT)
+    interface_endpoints: bool = False  # -c network=endpoints
+    live_producer: bool = True  # yfinance: the producer needs the internet
+    container_insights: bool = False
+    data_event_trail: bool = True
     history_days: int = 365
     ticks_ttl_days: int = 7
     trend_batch_size: int = 100
@@ -90,7 +102,7 @@ class LineItem:
 def estimate(w: Workload) -> list[LineItem]:
     ticks = w.ticks_per_second * SECONDS
     items = [*_kinesis(w, ticks), *_dynamodb(w, ticks), *_s3(w, ticks), *_lambda(w, ticks)]
-    items += _compute(w, ticks) + _monitoring(w) + _alerts(w)
+    items += _compute(w, ticks) + _network(w, ticks) + _monitoring(w) + _alerts(w)
     return items
 
 
@@ -185,41 +197,64 @@ def _fargate(vcpu: float, gb: float) -> float:
 
 
 def _compute(w: Workload, ticks: float) -> list[LineItem]:
-    items = [
+    memory = max(1.0, 2 * w.consumer_vcpu)  # deploy.config.DeployConfig.consumer_memory
+    return [
         LineItem("Fargate", "producer (0.25 vCPU, 0.5 GB)", _fargate(0.25, 0.5)),
         LineItem(
             "Fargate",
-            f"{w.consumer_tasks} consumer task(s) (0.5 vCPU, 1 GB)",
-            w.consumer_tasks * _fargate(0.5, 1.0),
+            f"{w.consumer_tasks} consumer task(s) ({w.consumer_vcpu:g} vCPU, {memory:g} GB)",
+            w.consumer_tasks * _fargate(w.consumer_vcpu, memory),
         ),
     ]
+
+
+def _network(w: Workload, ticks: float) -> list[LineItem]:
+    """NAT (an option), interface endpoints (an option), or public addresses (the default);
+    S3 and DynamoDB always go through free gateway endpoints."""
     kinesis_gb = 2 * ticks * TICK_RECORD_BYTES / 1e9  # put by the producer, read by consumers
     if w.nat_gateways:
-        items += [
+        return [
             LineItem("VPC", f"{w.nat_gateways} NAT gateway(s)", w.nat_gateways * NAT_HOUR * HOURS),
             LineItem("VPC", "NAT data (Kinesis traffic)", kinesis_gb * NAT_GB),
             LineItem("VPC", "public IPv4 (NAT)", w.nat_gateways * PUBLIC_IPV4_HOUR * HOURS),
         ]
-    else:
-        tasks = 1 + w.consumer_tasks
-        items.append(
-            LineItem("VPC", f"public IPv4 ({tasks} tasks)", tasks * PUBLIC_IPV4_HOUR * HOURS)
-        )
-    return items
+    tasks = 1 + w.consumer_tasks
+    if w.interface_endpoints:
+        endpoints = INTERFACE_ENDPOINTS * ENDPOINT_AZS
+        public = 1 if w.live_producer else 0
+        return [
+            LineItem(
+                "VPC",
+                f"{INTERFACE_ENDPOINTS} interface endpoints x {ENDPOINT_AZS} AZs",
+                endpoints * ENDPOINT_AZ_HOUR * HOURS,
+            ),
+            LineItem("VPC", "endpoint data (Kinesis traffic)", kinesis_gb * ENDPOINT_GB),
+            LineItem("VPC", f"public IPv4 ({public} task)", public * PUBLIC_IPV4_HOUR * HOURS),
+        ]
+    return [LineItem("VPC", f"public IPv4 ({tasks} tasks)", tasks * PUBLIC_IPV4_HOUR * HOURS)]
 
 
 def _monitoring(w: Workload) -> list[LineItem]:
-    return [
+    items = [
         LineItem("CloudWatch", f"{ALARMS} alarms", ALARMS * ALARM_MONTH),
         LineItem("CloudWatch", "dashboard", DASHBOARD_MONTH),
-        LineItem(
-            "CloudWatch",
-            "Container Insights metrics",
-            CONTAINER_INSIGHTS_METRICS * CUSTOM_METRIC_MONTH,
-        ),
         LineItem("CloudWatch", f"logs ({w.log_gb:g} GB)", w.log_gb * LOG_GB_INGESTED),
         LineItem("KMS", "one key + requests", KMS_KEY_MONTH + 200_000 * KMS_REQUEST),
     ]
+    if w.container_insights:
+        items.append(
+            LineItem(
+                "CloudWatch",
+                "Container Insights metrics",
+                CONTAINER_INSIGHTS_METRICS * CUSTOM_METRIC_MONTH,
+            )
+        )
+    if w.data_event_trail:
+        events = _flushes_per_second(w) * SECONDS  # one object PUT per flush
+        items.append(
+            LineItem("CloudTrail", "history bucket data events", events * TRAIL_DATA_EVENT)
+        )
+    return items
 
 
 def _alerts(w: Workload) -> list[LineItem]:

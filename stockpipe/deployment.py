@@ -1,6 +1,8 @@
 """A deployed stack as the CLI sees it: CloudFormation outputs mapped to STOCKPIPE_* settings,
-and a teardown that empties the history bucket first (CloudFormation cannot delete a bucket
-that holds objects, and a versioned one holds old versions too)."""
+and the explicit teardown. The data stack keeps its key and buckets when it is deleted or
+replaced, and its tables refuse deletion, so data can never outlive its key by accident:
+teardown lifts the tables' protection, deletes the stacks, then empties and deletes the
+retained buckets (every object version) and schedules the key's deletion."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
+
+from common import aws
 
 # data stack output -> Settings environment variable
 DATA_OUTPUTS = {
@@ -78,21 +82,68 @@ def empty_bucket(s3: Any, bucket: str) -> int:
     return removed
 
 
+KEY_WAITING_DAYS = 30  # the longest AWS allows: time to notice and cancel
+
+
+def data_resources(cloudformation: Any, stack: str) -> dict[str, list[str]]:
+    """Resource type -> physical ids of the data stack ({} when it is not deployed)."""
+    kinds: dict[str, list[str]] = {}
+    try:
+        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack):
+            for resource in page["StackResourceSummaries"]:
+                ids = kinds.setdefault(resource["ResourceType"], [])
+                ids.append(resource["PhysicalResourceId"])
+    except ClientError as e:
+        if "does not exist" in str(e):
+            return {}
+        raise
+    return kinds
+
+
+def delete_bucket(s3: Any, bucket: str, progress: Callable[[str], None]) -> None:
+    try:
+        progress(f"emptying s3://{bucket} ({empty_bucket(s3, bucket)} object versions)")
+        s3.delete_bucket(Bucket=bucket)
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "NoSuchBucket":
+            raise
+    progress(f"deleted s3://{bucket}")
+
+
+def schedule_key_deletion(kms: Any, key_id: str, progress: Callable[[str], None]) -> None:
+    try:
+        when = kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=KEY_WAITING_DAYS)
+    except ClientError as e:
+        if e.response["Error"]["Code"] not in ("NotFoundException", "KMSInvalidStateException"):
+            raise
+        progress(f"KMS key {key_id}: already gone or pending deletion")
+        return
+    progress(
+        f"KMS key {key_id} scheduled for deletion on {when['DeletionDate']:%Y-%m-%d} "
+        f"({KEY_WAITING_DAYS}-day waiting period; undo with "
+        f"`aws kms cancel-key-deletion --key-id {key_id}`)"
+    )
+
+
 def teardown(
     deployment: Deployment,
     *,
     cloudformation: Any,
     s3: Any,
     progress: Callable[[str], None],
+    dynamodb: Any = None,
+    kms: Any = None,
 ) -> None:
-    """Compute first (it imports the data stack's exports), then the emptied data stack."""
-    try:
-        bucket = stack_outputs(cloudformation, deployment.data_stack).get("BucketName")
-    except DeploymentNotFound:
-        bucket = None
+    """Compute first (it imports the data stack's exports), then the data stack with its
+    tables unprotected, then what the data stack retains: its buckets and its key."""
+    dynamodb = dynamodb or aws.client("dynamodb")
+    kms = kms or aws.client("kms")
+    retained = data_resources(cloudformation, deployment.data_stack)
     for stack in (deployment.compute_stack, deployment.data_stack):
-        if stack == deployment.data_stack and bucket:
-            progress(f"emptying s3://{bucket} ({empty_bucket(s3, bucket)} object versions)")
+        if stack == deployment.data_stack:
+            for table in retained.get("AWS::DynamoDB::Table", []):
+                progress(f"lifting the deletion protection of table {table}")
+                dynamodb.update_table(TableName=table, DeletionProtectionEnabled=False)
         progress(f"deleting stack {stack}")
         cloudformation.delete_stack(StackName=stack)
         try:
@@ -102,3 +153,7 @@ def teardown(
         except WaiterError as e:
             raise TeardownFailed(f"deleting {stack} failed: {e}; see its events") from e
         progress(f"deleted {stack}")
+    for bucket in retained.get("AWS::S3::Bucket", []):
+        delete_bucket(s3, bucket, progress)
+    for key_id in retained.get("AWS::KMS::Key", []):
+        schedule_key_deletion(kms, key_id, progress)

@@ -117,7 +117,9 @@ def cost(
         int | None, typer.Option(min=0, help="Stream shards; 0 = on-demand; default: enough.")
     ] = None,
     consumers: Annotated[int, typer.Option(min=1, help="Consumer tasks running.")] = 1,
-    nat_gateways: Annotated[int, typer.Option(min=0, help="As -c natGateways.")] = 1,
+    nat_gateways: Annotated[
+        int, typer.Option(min=0, help="As -c network=nat -c natGateways=N; 0 = no NAT.")
+    ] = 0,
     flush_age_ms: Annotated[
         int, typer.Option(min=100, help="Consumer flush age (STOCKPIPE_CONSUMER_FLUSH_AGE_MS).")
     ] = 2000,
@@ -126,7 +128,7 @@ def cost(
 ) -> None:
     """Estimate the monthly AWS bill of a deployment (list prices; see docs/deploy.md)."""
     needed = shards_needed(ticks_per_second)
-    chosen = max(2, needed) if shards is None else shards
+    chosen = needed if shards is None else shards
     if 0 < chosen < needed:
         err.print(f"[yellow]warning:[/] {ticks_per_second:g} ticks/s needs {needed} shards")
     workload = Workload(

@@ -135,6 +135,12 @@ def test_teardown_empties_the_versioned_bucket_and_deletes_the_stack(
     outputs: dict[str, str],
 ) -> None:
     s3 = aws.client("s3")
+    resources = aws.client("cloudformation").list_stack_resources(StackName="stockpipe-data")
+    (key,) = [
+        r["PhysicalResourceId"]
+        for r in resources["StackResourceSummaries"]
+        if r["ResourceType"] == "AWS::KMS::Key"
+    ]
     bucket = outputs["BucketName"]
     # the template versions the bucket; the emulator's CloudFormation does not apply it
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
@@ -149,3 +155,10 @@ def test_teardown_empties_the_versioned_bucket_and_deletes_the_stack(
     assert {s["StackName"]: s["StackStatus"] for s in stacks}["stockpipe-data"] == "DELETE_COMPLETE"
     names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert bucket not in names
+    # the key outlives the stack (retained) and teardown says what it scheduled: its
+    # deletion can be cancelled, which only a key pending deletion allows (the emulator's
+    # DescribeKey fails on such a key)
+    assert aws.client("kms").cancel_key_deletion(KeyId=key)["KeyId"].endswith(key)
+    assert f"KMS key {key} scheduled for deletion on" in result.stderr
+    assert "30-day waiting period" in result.stderr
+    assert "lifting the deletion protection of table" in result.stderr

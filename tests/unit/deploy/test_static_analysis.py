@@ -26,8 +26,17 @@ CONTEXTS = {
         "alertSymbols": "AAPL,MSFT",
         "alarmEmail": "ops@example.com",
     },
-    # the cheap variant: on-demand stream, no NAT gateway, tracing on
-    "on-demand-no-nat": {"shards": "0", "natGateways": "0", "lambdaTracing": "true"},
+    # the other options: on-demand stream, isolated consumer behind interface endpoints,
+    # tracing, all flow logs, Container Insights, the account's own trail
+    "on-demand-endpoints": {
+        "shards": "0",
+        "network": "endpoints",
+        "lambdaTracing": "true",
+        "allFlowLogs": "true",
+        "containerInsights": "true",
+        "dataEventTrail": "false",
+    },
+    "nat": {"network": "nat", "natGateways": "2"},
 }
 
 

@@ -43,6 +43,13 @@ def statements(template: Any) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+def named(template: Any, kind: str, prefix: str) -> dict[str, Any]:
+    """The one resource of `kind` whose logical id starts with `prefix`."""
+    found = [r for i, r in resources(template, kind).items() if i.startswith(prefix)]
+    assert len(found) == 1, f"{len(found)} {kind} {prefix}*"
+    return dict(found[0])
+
+
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -85,7 +92,7 @@ def test_consumer_task_count_is_capped_at_the_shard_count_and_follows_lag(synth:
 
 def test_bucket_is_private_kms_encrypted_tls_only_versioned_with_lifecycle(synth: Synth) -> None:
     data, _ = synth()
-    bucket = only(data, "AWS::S3::Bucket")
+    bucket = named(data, "AWS::S3::Bucket", "HistoryBucket")["Properties"]
     assert bucket["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True,
         "BlockPublicPolicy": True,
@@ -100,7 +107,8 @@ def test_bucket_is_private_kms_encrypted_tls_only_versioned_with_lifecycle(synth
     assert lifecycle["TickHistory"]["Prefix"] == "ticks/"
     assert lifecycle["TickHistory"]["ExpirationInDays"] == 365
     assert {"AbortUploads", "OldVersions", "DeadLetters", "AthenaResults"} <= set(lifecycle)
-    policy = only(data, "AWS::S3::BucketPolicy")["PolicyDocument"]["Statement"]
+    policy = named(data, "AWS::S3::BucketPolicy", "HistoryBucketPolicy")["Properties"]
+    policy = policy["PolicyDocument"]["Statement"]
     assert any(
         s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         for s in policy
@@ -251,7 +259,7 @@ def test_athena_workgroup_enforces_an_encrypted_result_location_and_a_scan_cutof
 def test_services_run_from_the_docker_images_with_read_only_root_and_own_roles(
     synth: Synth,
 ) -> None:
-    _, compute = synth()
+    _, compute = synth(network="nat")
     tasks = resources(compute, "AWS::ECS::TaskDefinition").values()
     task_roles = set()
     for task in tasks:
@@ -338,11 +346,27 @@ def test_alarms_watch_lag_dead_letters_lambda_errors_and_notify_the_alarm_topic(
     compute.resource_count_is("AWS::CloudWatch::Dashboard", 1)
 
 
-def test_natgateways_zero_puts_tasks_in_public_subnets_without_nat(synth: Synth) -> None:
-    _, compute = synth(natGateways=0)
+def test_no_nat_by_default_tasks_public_without_inbound_rules_and_https_out_only(
+    synth: Synth,
+) -> None:
+    _, compute = synth()
     compute.resource_count_is("AWS::EC2::NatGateway", 0)
+    compute.resource_count_is("AWS::EC2::VPCEndpoint", 2)  # the free S3 and DynamoDB gateways
     for service in resources(compute, "AWS::ECS::Service").values():
         network = service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
         assert network["AssignPublicIp"] == "ENABLED"
-    security_groups = resources(compute, "AWS::EC2::SecurityGroup").values()
-    assert all("SecurityGroupIngress" not in g["Properties"] for g in security_groups)
+    groups = resources(compute, "AWS::EC2::SecurityGroup").values()
+    assert len(groups) == 2  # producer and consumer
+    for group in groups:
+        props = group["Properties"]
+        assert "SecurityGroupIngress" not in props
+        (egress,) = props["SecurityGroupEgress"]
+        assert (egress["IpProtocol"], egress["FromPort"], egress["ToPort"]) == ("tcp", 443, 443)
+
+
+def test_nat_is_an_option_with_private_tasks(synth: Synth) -> None:
+    _, compute = synth(network="nat", natGateways=2)
+    compute.resource_count_is("AWS::EC2::NatGateway", 2)
+    for service in resources(compute, "AWS::ECS::Service").values():
+        network = service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
+        assert network["AssignPublicIp"] == "DISABLED"

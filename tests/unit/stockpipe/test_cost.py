@@ -13,7 +13,7 @@ def lines(workload: Workload) -> dict[tuple[str, str], float]:
 
 
 def test_fifty_symbols_at_twenty_ticks_per_second_by_hand() -> None:
-    got = lines(Workload(symbols=50, ticks_per_second=20))
+    got = lines(Workload(symbols=50, ticks_per_second=20, shards=2, nat_gateways=1))
     month_s = 730 * 3600
     ticks = 20 * month_s
     assert got[("Kinesis", "2 shard(s)")] == pytest.approx(2 * 0.015 * 730)
@@ -39,7 +39,7 @@ def test_on_demand_replaces_shard_hours_by_stream_hours_and_data() -> None:
 
 
 def test_no_nat_gateway_pays_public_addresses_for_the_tasks_instead() -> None:
-    got = lines(Workload(symbols=10, ticks_per_second=1, nat_gateways=0, consumer_tasks=2))
+    got = lines(Workload(symbols=10, ticks_per_second=1, consumer_tasks=2))
     assert ("VPC", "1 NAT gateway(s)") not in got
     assert got[("VPC", "public IPv4 (3 tasks)")] == pytest.approx(3 * 0.005 * 730)
 
@@ -54,3 +54,24 @@ def test_cost_grows_with_the_tick_rate() -> None:
 @pytest.mark.parametrize(("tps", "shards"), [(1, 1), (1000, 1), (1001, 2), (4500, 5)])
 def test_a_shard_takes_a_thousand_records_a_second(tps: float, shards: int) -> None:
     assert shards_needed(tps) == shards
+
+
+def test_the_default_deployment_runs_ten_symbols_at_a_tick_a_second_under_60_dollars() -> None:
+    got = lines(Workload(symbols=10, ticks_per_second=1))
+    month = 730
+    assert got[("VPC", "public IPv4 (2 tasks)")] == pytest.approx(2 * 0.005 * month)
+    assert not any("NAT" in item or "Container Insights" in item for _, item in got)
+    assert got[("Fargate", "1 consumer task(s) (0.25 vCPU, 1 GB)")] == pytest.approx(
+        (0.25 * 0.04048 + 1 * 0.004445) * month
+    )
+    # one Parquet PUT a second (1 shard, 2 s flush age, 1 tick/s): as many trail data events
+    assert got[("CloudTrail", "history bucket data events")] == pytest.approx(
+        0.5 * month * 3600 * 0.10 / 100_000
+    )
+    assert sum(got.values()) < 60
+
+
+def test_interface_endpoints_are_billed_per_endpoint_and_az() -> None:
+    got = lines(Workload(symbols=10, ticks_per_second=1, interface_endpoints=True))
+    assert got[("VPC", "4 interface endpoints x 2 AZs")] == pytest.approx(8 * 0.01 * 730)
+    assert got[("VPC", "public IPv4 (1 task)")] == pytest.approx(0.005 * 730)  # the producer
