@@ -1,7 +1,8 @@
 """Indicators, computed once per closed bar and kept incrementally in the symbol's state.
 
 Definitions (the tests compare each with an independent polars computation):
-- SMA(n): mean of the last n closes.
+- SMA(n): mean of the last n closes, exact (`exact_sma`, a fraction of the decimal closes);
+  the crossover rule compares these, the alert carries them rounded to floats.
 - EMA(n): alpha = 2/(n+1), seeded with the first close (pandas `ewm(span=n, adjust=False)`).
 - RSI(14): Wilder's; the first average is the simple mean of the first 14 changes.
 - VWAP: sum(close*volume)/sum(volume) of the bars of the session (UTC date) so far.
@@ -11,14 +12,17 @@ Definitions (the tests compare each with an independent polars computation):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
 
 
 @dataclass
 class IndicatorState:
     """What the next bar's indicators need from the previous ones."""
 
-    closes: list[float] = field(default_factory=list)  # the last `window` closes
+    closes: list[Decimal] = field(default_factory=list)  # the last `window` closes
     ema_fast: float | None = None
     ema_slow: float | None = None
     prev_close: float | None = None
@@ -28,6 +32,13 @@ class IndicatorState:
     session: str = ""
     session_pv: float = 0.0
     session_volume: float = 0.0
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"closes": [str(c) for c in self.closes]}
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any]) -> IndicatorState:
+        return cls(**(data | {"closes": [Decimal(c) for c in data["closes"]]}))
 
 
 @dataclass(frozen=True)
@@ -43,8 +54,14 @@ class IndicatorValues:
     bb_lower: float | None
 
 
-def sma(closes: list[float], n: int) -> float | None:
-    return sum(closes[-n:]) / n if len(closes) >= n else None
+def exact_sma(closes: list[Decimal], n: int) -> Fraction | None:
+    if len(closes) < n:
+        return None
+    return sum((Fraction(c) for c in closes[-n:]), Fraction(0)) / n
+
+
+def _as_float(value: Fraction | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def ema(previous: float | None, close: float, n: int) -> float:
@@ -67,7 +84,7 @@ def bollinger(
 
 def update(
     state: IndicatorState,
-    close: float,
+    close: Decimal,
     volume: float,
     session: str,
     *,
@@ -78,17 +95,19 @@ def update(
 ) -> IndicatorValues:
     """Fold one closed bar into `state` and return the indicators at that bar."""
     state.closes = [*state.closes, close][-window:]
-    state.ema_fast = ema(state.ema_fast, close, 12)
-    state.ema_slow = ema(state.ema_slow, close, 26)
-    rsi = _update_rsi(state, close, rsi_period)
+    floats = [float(c) for c in state.closes]
+    close_f = float(close)
+    state.ema_fast = ema(state.ema_fast, close_f, 12)
+    state.ema_slow = ema(state.ema_slow, close_f, 26)
+    rsi = _update_rsi(state, close_f, rsi_period)
     if session != state.session:
         state.session, state.session_pv, state.session_volume = session, 0.0, 0.0
-    state.session_pv += close * volume
+    state.session_pv += close_f * volume
     state.session_volume += volume
-    bands = bollinger(state.closes)
+    bands = bollinger(floats)
     return IndicatorValues(
-        sma_fast=sma(state.closes, fast),
-        sma_slow=sma(state.closes, slow),
+        sma_fast=_as_float(exact_sma(state.closes, fast)),
+        sma_slow=_as_float(exact_sma(state.closes, slow)),
         ema_12=state.ema_fast,
         ema_26=state.ema_slow,
         rsi_14=rsi,
