@@ -24,11 +24,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
-from fractions import Fraction
+from decimal import Decimal, localcontext
 from typing import Any
 
-from lambdas.trend.indicators import IndicatorState, IndicatorValues, exact_sma, update
+from lambdas.trend.indicators import EXACT, IndicatorState, IndicatorValues, update, window_sum
 
 MAX_HELD = 64  # ticks held ahead of the watermark; beyond, the oldest held is dropped
 RECENT_TICKS = 1024  # tick keys remembered to skip re-delivered stream records
@@ -58,9 +57,9 @@ class TrendConfig:
         return max(self.slow, 20)
 
     @property
-    def band(self) -> Fraction:
+    def band(self) -> Decimal:
         """The hysteresis as the decimal it was written as (0.01 is exactly 1/100)."""
-        return Fraction(Decimal(repr(self.hysteresis)))
+        return Decimal(repr(self.hysteresis))
 
     @property
     def jump_ms(self) -> int:
@@ -271,19 +270,11 @@ def _close_bar(state: SymbolState, bar: Bar, config: TrendConfig) -> Signal | No
         slow=config.slow,
         window=config.window,
     )
-    fast = exact_sma(state.indicators.closes, config.fast)
-    slow = exact_sma(state.indicators.closes, config.slow)
-    if fast is None or slow is None:
+    side = _side(state, config)
+    if side is None:
         return None
-    side: str | None
-    if fast > slow * (1 + config.band):
-        side = "above"
-    elif fast < slow * (1 - config.band):
-        side = "below"
-    else:
-        side = state.side  # inside the band (or equal): no change of side
     previous, state.side = state.side, side
-    if previous is None or side is None or side == previous:
+    if previous is None or side == previous:
         return None
     if (
         state.last_alert_bar is not None
@@ -300,3 +291,19 @@ def _close_bar(state: SymbolState, bar: Bar, config: TrendConfig) -> Signal | No
         config.fast,
         config.slow,
     )
+
+
+def _side(state: SymbolState, config: TrendConfig) -> str | None:
+    """Fast vs slow SMA, exactly: fast/f > slow/s (1 + h) <=> fast * s > slow * f * (1 + h)."""
+    fast_sum = window_sum(state.indicators.closes, config.fast)
+    slow_sum = window_sum(state.indicators.closes, config.slow)
+    if fast_sum is None or slow_sum is None:
+        return None
+    with localcontext(EXACT):
+        fast = fast_sum * config.slow
+        slow = slow_sum * config.fast
+        if fast > slow * (1 + config.band):
+            return "above"
+        if fast < slow * (1 - config.band):
+            return "below"
+    return state.side  # inside the band (or equal): no change of side

@@ -1,8 +1,9 @@
 """Indicators, computed once per closed bar and kept incrementally in the symbol's state.
 
 Definitions (the tests compare each with an independent polars computation):
-- SMA(n): mean of the last n closes, exact (`exact_sma`, a fraction of the decimal closes);
-  the crossover rule compares these, the alert carries them rounded to floats.
+- SMA(n): mean of the last n closes. The crossover rule compares exact sums of the decimal
+  closes (`window_sum`, in the `EXACT` context, which raises rather than round); the alert
+  carries the means rounded to floats.
 - EMA(n): alpha = 2/(n+1), seeded with the first close (pandas `ewm(span=n, adjust=False)`).
 - RSI(14): Wilder's; the first average is the simple mean of the first 14 changes.
 - VWAP: sum(close*volume)/sum(volume) of the bars of the session (UTC date) so far.
@@ -13,9 +14,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
-from fractions import Fraction
+from decimal import Context, Decimal, Inexact, localcontext
 from typing import Any
+
+# every number DynamoDB stores (38 digits, exponents -130..125) sums and scales exactly here;
+# an inexact result would raise instead of rounding
+EXACT = Context(prec=400, traps=[Inexact])
 
 
 @dataclass
@@ -54,14 +58,17 @@ class IndicatorValues:
     bb_lower: float | None
 
 
-def exact_sma(closes: list[Decimal], n: int) -> Fraction | None:
+def window_sum(closes: list[Decimal], n: int) -> Decimal | None:
+    """The exact sum of the last n closes (None before n closes)."""
     if len(closes) < n:
         return None
-    return sum((Fraction(c) for c in closes[-n:]), Fraction(0)) / n
+    with localcontext(EXACT):
+        return sum(closes[-n:], Decimal(0))
 
 
-def _as_float(value: Fraction | None) -> float | None:
-    return None if value is None else float(value)
+def sma(closes: list[Decimal], n: int) -> float | None:
+    total = window_sum(closes, n)
+    return None if total is None else float(total) / n
 
 
 def ema(previous: float | None, close: float, n: int) -> float:
@@ -106,8 +113,8 @@ def update(
     state.session_volume += volume
     bands = bollinger(floats)
     return IndicatorValues(
-        sma_fast=_as_float(exact_sma(state.closes, fast)),
-        sma_slow=_as_float(exact_sma(state.closes, slow)),
+        sma_fast=sma(state.closes, fast),
+        sma_slow=sma(state.closes, slow),
         ema_12=state.ema_fast,
         ema_26=state.ema_slow,
         rsi_14=rsi,

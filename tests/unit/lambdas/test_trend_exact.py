@@ -93,7 +93,7 @@ def test_a_flat_price_after_a_rise_is_no_crossover() -> None:
     assert sides[-1] == "above"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(cent_series(), RULES, st.lists(st.integers(1, 40), max_size=20))
 def test_alerts_and_sides_equal_the_exact_reference(
     closes: list[Decimal], rule: tuple[int, int, str, int], chunks: list[int]
@@ -173,7 +173,7 @@ def shuffled_arrivals(draw: st.DrawFn) -> list[tuple[int, Decimal]]:
     return [(times[k], Decimal(prices[k]).scaleb(-2)) for k in order]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(shuffled_arrivals(), st.sampled_from([0, 1, 999, 1000, 30_000, 59_999, 60_000, 90_000]))
 def test_late_ticks_and_bar_closes_equal_the_reference(
     arrivals: list[tuple[int, Decimal]], lateness: int

@@ -47,7 +47,7 @@ def test_one_tick_23_hours_ahead_does_not_make_later_ticks_late() -> None:
     assert [t.id for t in state.held] == ["bogus"]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(deadline=None)
 @given(
     cent_series(min_bars=30, max_bars=90),
     st.data(),
@@ -99,7 +99,7 @@ def test_outliers_interleaved_with_real_ticks_are_never_confirmed_and_stay_bound
     assert len(state.held) == MAX_HELD and state.outlier_ticks == 300 - MAX_HELD
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(cent_series(min_bars=25, max_bars=80), st.lists(st.integers(1, 30), min_size=1))
 def test_any_batching_and_any_redelivery_give_the_same_state(
     closes: list[Decimal], sizes: list[int]
