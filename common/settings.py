@@ -152,7 +152,7 @@ class TrendSettings(ServiceSettings):
         default=100, ge=1, le=400, description="unpublished alerts kept per symbol"
     )
     trend_publish_lease: str = Field(
-        default="30s", description="after this, another invocation may publish an alert"
+        default="2m", description="after this, another invocation may publish an alert (> timeout)"
     )
     trend_failure_queue_url: str | None = Field(
         default=None, description="SQS queue for records and alerts given up on (else logged)"

@@ -286,6 +286,7 @@ class ComputeStack(cdk.Stack):
             environment={
                 "STOCKPIPE_TREND_STATE_TABLE": self.data.state_table.table_name,
                 "STOCKPIPE_ALERTS_TOPIC_ARN": self.data.alerts_topic.topic_arn,
+                "STOCKPIPE_TREND_FAILURE_QUEUE_URL": failures.queue_url,  # poison, overflow
                 "STOCKPIPE_TREND_BAR": self.config.trend_bar,
                 "STOCKPIPE_LOG_FORMAT": "json",
             },

@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from common import aws, failpoints, tables
@@ -104,7 +105,9 @@ class TrendProcessor:
                 continue
             if parsed is not None:
                 symbol, tick = parsed
-                by_symbol.setdefault(symbol, []).append((record["dynamodb"]["SequenceNumber"], tick))
+                by_symbol.setdefault(symbol, []).append(
+                    (record["dynamodb"]["SequenceNumber"], tick)
+                )
         failures: list[dict[str, str]] = []
         for symbol, items in by_symbol.items():
             try:
@@ -136,6 +139,8 @@ class TrendProcessor:
                 continue  # someone else moved the state on: read it again
             counts["Ticks"] += fresh
             counts["LateTicks"] += stored.state.late_ticks - late_before
+            if mine:
+                failpoints.hit("trend-after-save")
             break
         self._publish(symbol, mine, counts)
         if busy:
@@ -150,7 +155,9 @@ class TrendProcessor:
         stored.outbox += [OutboxEntry(body, 0) for body in new]
         overflow = stored.outbox[: max(0, len(stored.outbox) - self._outbox_cap)]
         for entry in overflow:
-            self._failures.send("outbox-overflow", f"outbox of {stored.state.symbol} full", entry.alert)
+            self._failures.send(
+                "outbox-overflow", f"outbox of {stored.state.symbol} full", entry.alert
+            )
         del stored.outbox[: len(overflow)]
         mine = []
         for entry in stored.outbox:
@@ -169,12 +176,12 @@ class TrendProcessor:
                 self._sns.publish(**alert.publish_args(self._topic_arn))
             except Exception:
                 unsent = {e.id for e in mine[n:]}
-                self._update_outbox(symbol, lambda e: _release(e, unsent))
+                self._update_outbox(symbol, partial(_release, ids=unsent))
                 raise
             failpoints.hit("trend-after-publish")
             log.info("alert %s", alert.id)
             counts["Alerts"] += 1
-            self._update_outbox(symbol, lambda e, done=alert.id: None if e.id == done else e)
+            self._update_outbox(symbol, partial(_drop, alert_id=alert.id))
 
     def _update_outbox(
         self, symbol: str, change: Callable[[OutboxEntry], OutboxEntry | None]
@@ -188,6 +195,11 @@ class TrendProcessor:
             except VersionConflict:
                 if attempt == SAVE_ATTEMPTS:
                     raise
+
+
+def _drop(entry: OutboxEntry, alert_id: str) -> OutboxEntry | None:
+    """Remove a published alert, by its id: entries others added meanwhile stay."""
+    return None if entry.id == alert_id else entry
 
 
 def _release(entry: OutboxEntry, ids: set[str]) -> OutboxEntry:

@@ -84,3 +84,19 @@ def test_a_kill_between_publish_and_clear_repeats_the_same_id_and_the_feed_drops
     deduplicated = first + [a for a in raw if seen.first_time(a)]
     assert [(a.symbol, a.signal) for a in deduplicated] == expected("AAPL", CLOSES)
     assert seen.repeats == 1
+
+
+def test_a_kill_between_recording_and_publishing_loses_nothing_and_repeats_nothing(
+    resources: Resources,
+) -> None:
+    put_ticks(resources.ticks_table)
+    # WHEN the runner dies right after its conditional write recorded the first alert
+    crashed = run_trend("trend-after-save")
+    assert crashed.returncode == failpoints.EXIT_CODE, crashed.stderr[-2000:]
+    sqs = aws.client("sqs")
+    assert alerts_feed.drain(sqs, resources.alerts_queue_url) == []
+    time.sleep(LEASE_S + 0.2)
+    assert run_trend(None).returncode == 0
+    # THEN the next runner publishes the recorded alert (its lease expired) and the rest, once
+    got = alerts_feed.drain(sqs, resources.alerts_queue_url)
+    assert [(a.symbol, a.signal) for a in got] == expected("AAPL", CLOSES)

@@ -93,9 +93,7 @@ def test_an_outbox_over_its_cap_sends_the_oldest_to_the_failure_queue(
     want = expected("AAPL", closes)
     assert len(want) > 8
     queue, sns = failure_queue(), DownSns()
-    handler = processor(
-        resources, sns, trend_outbox_cap=3, trend_failure_queue_url=queue
-    )
+    handler = processor(resources, sns, trend_outbox_cap=3, trend_failure_queue_url=queue)
     records = records_for("AAPL", closes)
     reported = [
         handler.process(event(records[i : i + 20]))["batchItemFailures"]
@@ -115,9 +113,7 @@ def test_an_outbox_over_its_cap_sends_the_oldest_to_the_failure_queue(
     assert handler.process(event(records[-1:])) == {"batchItemFailures": []}
     published = [a.id for a in received(resources)]
     # THEN every alert is either published or in the failure queue, once, in order
-    all_ids = [
-        to_alert(s).id for s in apply(SymbolState("AAPL"), bar_ticks(closes), TrendConfig())
-    ]
+    all_ids = [to_alert(s).id for s in apply(SymbolState("AAPL"), bar_ticks(closes), TrendConfig())]
     assert overflow_ids + published == all_ids and len(all_ids) == len(want)
     assert published == [e.id for e in stored.outbox]
 
@@ -150,6 +146,35 @@ def test_a_racing_invocation_never_publishes_an_alert_it_did_not_record(
     assert [(a.symbol, a.signal) for a in got] == expected("AAPL", CLOSES)
     assert len({a.id for a in got}) == len(got) == 2
     assert StateStore(aws.client("dynamodb"), STATE_TABLE).load("AAPL").outbox == []
+
+
+def test_clearing_a_published_alert_keeps_the_alerts_other_invocations_recorded(
+    resources: Resources,
+) -> None:
+    # GIVEN invocation A publishing the golden cross while B records the death cross and
+    # fails to publish it (SNS refused B)
+    records = records_for("AAPL", CLOSES)
+    first, rest = records[:120], records[120:]
+    rival_sns = DownSns()
+    rival = processor(resources, rival_sns)
+
+    class RacedSns:
+        def __init__(self) -> None:
+            self.real, self.raced = aws.client("sns"), False
+
+        def publish(self, **kwargs: Any) -> Any:
+            if not self.raced:
+                self.raced = True
+                assert rival.process(event(first + rest))["batchItemFailures"]
+            return self.real.publish(**kwargs)
+
+    processor(resources, RacedSns()).process(event(first))
+    # WHEN A removes its alert from the outbox, and B's records are retried
+    rival_sns.up = True
+    assert rival.process(event(rest)) == {"batchItemFailures": []}
+    # THEN B's alert was still there to publish: both crossovers, once each
+    got = sorted(received(resources), key=lambda a: a.bar_start_ms)
+    assert [(a.symbol, a.signal) for a in got] == expected("AAPL", CLOSES)
 
 
 def poison_records() -> list[tuple[str, dict[str, Any]]]:

@@ -141,7 +141,7 @@ def test_cooldown_allows_an_alert_exactly_cooldown_bars_later() -> None:
     # GIVEN a series whose crossovers the reference puts k bars apart
     closes = cents([1000] * 20 + [1010, 990, 1010, 990, 1030, 970, 1050, 950, 1070, 930])
     _, no_cooldown = exact_sides(closes)
-    gaps = [b - a for (a, _), (b, _) in zip(no_cooldown, no_cooldown[1:], strict=False)]
+    gaps = [b - a for (a, _), (b, _) in itertools.pairwise(no_cooldown)]
     assert 1 in gaps
     for cooldown in (1, 2, 3):
         _, alerts, _ = run_bar_by_bar(one_tick_per_bar(closes), TrendConfig(cooldown_bars=cooldown))

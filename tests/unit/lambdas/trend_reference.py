@@ -78,8 +78,14 @@ def exact_sides(
         if i + 1 >= slow:
             f = sum(Fraction(c) for c in closes[i + 1 - fast : i + 1]) / fast
             s = sum(Fraction(c) for c in closes[i + 1 - slow : i + 1]) / slow
-            new = "above" if f > s * (1 + hysteresis) else "below" if f < s * (1 - hysteresis) else side
-            if side is not None and new != side and (last_alert is None or i - last_alert >= cooldown):
+            if f > s * (1 + hysteresis):
+                new: str | None = "above"
+            elif f < s * (1 - hysteresis):
+                new = "below"
+            else:
+                new = side
+            cooled = last_alert is None or i - last_alert >= cooldown
+            if side is not None and new != side and cooled:
                 alerts.append((i, "BUY" if new == "above" else "SELL"))
                 last_alert = i
             side = new
