@@ -22,7 +22,7 @@ after the last alert changes the side without an alert.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from decimal import Decimal, localcontext
 from typing import Any
@@ -144,8 +144,8 @@ class SymbolState:
     recent: list[str] = field(default_factory=list)  # keys of the last RECENT_TICKS ticks
 
     def to_json_dict(self) -> dict[str, Any]:
-        """JSON-safe: bar starts become string keys, decimals strings."""
-        data = asdict(self)
+        """JSON-safe: bar starts become string keys, decimals strings (no deep copy)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["open_bars"] = {str(k): b.to_json_dict() for k, b in self.open_bars.items()}
         data["held"] = [t.to_json_dict() for t in self.held]
         data["indicators"] = self.indicators.to_json_dict()

@@ -13,7 +13,7 @@ Definitions (the tests compare each with an independent polars computation):
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Context, Decimal, Inexact, localcontext
 from typing import Any
 
@@ -38,7 +38,8 @@ class IndicatorState:
     session_volume: float = 0.0
 
     def to_json_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"closes": [str(c) for c in self.closes]}
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        return data | {"closes": [str(c) for c in self.closes]}
 
     @classmethod
     def from_json_dict(cls, data: dict[str, Any]) -> IndicatorState:
