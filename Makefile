@@ -62,6 +62,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.consumer_bench
 	$(BIN)/python -m bench.history_bench
 	$(BIN)/python -m bench.emulator_bench
+	$(BIN)/python -m bench.trend_bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

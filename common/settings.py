@@ -149,6 +149,21 @@ class TrendSettings(ServiceSettings):
     trend_hysteresis: float = Field(default=0.0, ge=0, lt=1, description="fraction of slow SMA")
     trend_cooldown_bars: int = Field(default=0, ge=0, description="bars between two alerts")
     trend_batch_size: int = Field(default=100, ge=1, le=10_000, description="records/invoke")
+    trend_watermark_jump: str = Field(
+        default="10m", description="a tick further ahead of the watermark is held until confirmed"
+    )
+    trend_watermark_confirmations: int = Field(
+        default=3, ge=1, le=64, description="consecutive held ticks that confirm a jump"
+    )
+    trend_outbox_cap: int = Field(
+        default=100, ge=1, le=400, description="unpublished alerts kept per symbol"
+    )
+    trend_publish_lease: str = Field(
+        default="2m", description="after this, another invocation may publish an alert (> timeout)"
+    )
+    trend_failure_queue_url: str | None = Field(
+        default=None, description="SQS queue for records and alerts given up on (else logged)"
+    )
 
     @field_validator("trend_bar")
     @classmethod
@@ -157,7 +172,7 @@ class TrendSettings(ServiceSettings):
             raise ValueError(f"bar length {value!r} is not one of {', '.join(BAR_LENGTHS)}")
         return value
 
-    @field_validator("trend_allowed_lateness")
+    @field_validator("trend_allowed_lateness", "trend_watermark_jump", "trend_publish_lease")
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration_ms(value)
@@ -176,6 +191,14 @@ class TrendSettings(ServiceSettings):
     @property
     def allowed_lateness_ms(self) -> int:
         return parse_duration_ms(self.trend_allowed_lateness)
+
+    @property
+    def watermark_jump_ms(self) -> int:
+        return parse_duration_ms(self.trend_watermark_jump)
+
+    @property
+    def publish_lease_ms(self) -> int:
+        return parse_duration_ms(self.trend_publish_lease)
 
 
 class Settings(ProducerSettings, ConsumerSettings, TrendSettings):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 PARTITION_KEY = "symbol"
@@ -29,12 +30,15 @@ def latest_quote_key(symbol: str) -> dict[str, dict[str, str]]:
 
 @dataclass(frozen=True, slots=True)
 class TickItem:
-    """The fields of a tick item that readers (the trend handler, the CLI) rely on."""
+    """The fields of a tick item that readers (the trend handler, the CLI) rely on.
+
+    `price` is written from a float (its shortest round-trip text, `str(float)`) and decoded
+    as the exact `Decimal` of the stored number, so readers can compare prices exactly."""
 
     symbol: str
     id: str
     event_time_ms: int
-    price: float
+    price: Decimal | float
     volume: int
     source: str
 
@@ -54,7 +58,7 @@ def encode_tick_item(
         SORT_KEY: {"S": tick_sort_key(tick.event_time_ms, tick.id)},
         "id": {"S": tick.id},
         "event_time_ms": {"N": str(tick.event_time_ms)},
-        "price": {"N": repr(tick.price)},
+        "price": {"N": str(tick.price)},
         "volume": {"N": str(tick.volume)},
         "source": {"S": tick.source},
         "dt": {"S": dt},
@@ -79,9 +83,9 @@ def decode_tick_item(image: Mapping[str, Any]) -> TickItem | None:
             symbol=image[PARTITION_KEY]["S"],
             id=image["id"]["S"],
             event_time_ms=int(image["event_time_ms"]["N"]),
-            price=float(image["price"]["N"]),
+            price=Decimal(image["price"]["N"]),
             volume=int(image["volume"]["N"]),
             source=image["source"]["S"],
         )
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, InvalidOperation) as e:
         raise ValueError(f"not a tick item: {e!r}") from e

@@ -376,6 +376,7 @@ class ComputeStack(cdk.Stack):
                 **self._wired(),
                 trend_state_table=self.data.state_table.table_name,
                 alerts_topic_arn=self.data.alerts_topic.topic_arn,
+                trend_failure_queue_url=failures.queue_url,  # poison records, outbox overflow
             ),
             environment_encryption=self.data.key,
             tracing=lambda_.Tracing.ACTIVE if self.config.lambda_tracing else None,

@@ -158,6 +158,7 @@ class DemoRun:
         self.progress = Progress()
         self.run_ids: set[str] = set()
         self.alerts: list[Alert] = []
+        self.seen = alerts_feed.SeenAlerts()  # a repeat after a trend crash has the same id
         sink = WatchingSink(make_sink(settings), self.run_ids, self.progress, self.marker.encode())
         self.driver = driver_for(settings, lambda: make_processor(settings, sink))
         self.trend = trend_event_source(settings)
@@ -200,9 +201,9 @@ class DemoRun:
 
     def collect_alerts(self, *, wait: bool) -> None:
         if wait:
-            self.alerts += alerts_feed.drain(self.sqs, self.queue_url)
+            self.alerts += alerts_feed.drain(self.sqs, self.queue_url, seen=self.seen)
         else:
-            self.alerts += alerts_feed.receive(self.sqs, self.queue_url, wait_s=0)
+            self.alerts += alerts_feed.receive(self.sqs, self.queue_url, wait_s=0, seen=self.seen)
         self.progress.alerts = len(self.alerts)
         self.on_progress(self.progress)
 

@@ -18,6 +18,6 @@ def to_alert(signal: Signal) -> Alert:
         slow=signal.slow,
         bar_time=signal.bar_time,
         bar_start_ms=signal.bar_start_ms,
-        price=signal.price,
+        price=float(signal.price),
         indicators=asdict(signal.indicators),
     )

@@ -1,38 +1,57 @@
 """Lambda entry point: DynamoDB Streams batches of tick inserts -> trend state -> SNS alerts.
 
-Per symbol: load state, skip stream records already applied (sequence number), fold the
-new ticks in, save with a version condition together with the new alerts (an outbox), then
-publish the outbox and clear it. A crossover is therefore recorded by exactly one writer,
-and a re-delivered record is skipped. The one window left: SNS accepted an alert but clearing
-the outbox failed; the retry publishes it again (docs/trend.md).
+Per symbol: load state, fold the new ticks in (a re-delivered tick is known by its key), save
+with a version condition together with the new alerts, each leased to this invocation (the
+outbox), then publish each alert and remove it from the outbox. Only the writer whose
+conditional save recorded or claimed an entry publishes it while its lease runs; an entry
+whose lease ran out (its publisher crashed or failed) is claimed, again by a conditional
+save, by the next invocation on the symbol. The window left: SNS accepted an alert and the
+publisher died before removing it; the repeat carries the same id (docs/trend.md).
 
 Only INSERT records of tick items are used: a consumer's replay rewrites an identical item
 (MODIFY, or no record at all), the latest-quote item is not a tick, TTL deletes are REMOVE.
-Failures are reported per record (ReportBatchItemFailures); nothing is swallowed.
+A record that cannot be read as a valid tick goes to the failure destination with the
+reason at once (it would fail the same way on every retry); a failure to update a symbol
+(AWS errors, a busy outbox) reports that symbol's records only (ReportBatchItemFailures),
+so the event source retries them a bounded number of times.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from common import aws, tables
+from common import aws, failpoints, tables
 from common.alerts import Alert
 from common.logs import setup_logging
 from common.settings import TrendSettings
+from common.tick import SYMBOL_PATTERN
 from lambdas.trend import metrics
 from lambdas.trend.alerts import to_alert
 from lambdas.trend.engine import TickIn, TrendConfig, apply
-from lambdas.trend.state_store import StateStore, VersionConflict
+from lambdas.trend.failures import FailureDestination
+from lambdas.trend.state_store import OutboxEntry, StateStore, Stored, VersionConflict
 
 log = logging.getLogger(__name__)
 
 SAVE_ATTEMPTS = 3
+COUNTERS = ("Ticks", "LateTicks", "Alerts", "FailedRecords", "PoisonRecords", "OutboxOverflow")
 
 
 class ConfigurationError(ValueError):
     """The function's environment lacks what it needs; fails the first invocation loudly."""
+
+
+class PoisonRecord(ValueError):
+    """A stream record that is not a valid tick insert; retrying cannot change that."""
+
+
+class OutboxBusy(RuntimeError):
+    """Another live invocation holds the lease on an alert of this symbol: come back later."""
 
 
 def engine_config(settings: TrendSettings) -> TrendConfig:
@@ -43,87 +62,184 @@ def engine_config(settings: TrendSettings) -> TrendConfig:
         allowed_lateness_ms=settings.allowed_lateness_ms,
         hysteresis=settings.trend_hysteresis,
         cooldown_bars=settings.trend_cooldown_bars,
+        max_jump_ms=settings.watermark_jump_ms,
+        confirmations=settings.trend_watermark_confirmations,
     )
 
 
 class TrendProcessor:
     """The handler's work, with injected clients (tests, the local poller)."""
 
-    def __init__(self, settings: TrendSettings, dynamodb: Any, sns: Any) -> None:
+    def __init__(
+        self,
+        settings: TrendSettings,
+        dynamodb: Any,
+        sns: Any,
+        *,
+        sqs: Any = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if not settings.alerts_topic_arn:
             raise ConfigurationError("STOCKPIPE_ALERTS_TOPIC_ARN is not set")
         self._topic_arn = settings.alerts_topic_arn
         self._config = engine_config(settings)
         self._store = StateStore(dynamodb, settings.trend_state_table)
         self._sns = sns
+        queue = settings.trend_failure_queue_url
+        self._failures = FailureDestination(
+            sqs or (aws.client("sqs", region=settings.region) if queue else None), queue
+        )
+        self._outbox_cap = settings.trend_outbox_cap
+        self._lease_ms = settings.publish_lease_ms
+        self._clock = clock
 
     def process(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        records = event.get("Records", [])
-        by_symbol: dict[str, list[tuple[int, TickIn, str]]] = {}
-        for record in records:
-            parsed = _tick_from_record(record)
+        counts = dict.fromkeys(COUNTERS, 0)
+        by_symbol: dict[str, list[tuple[str, TickIn]]] = {}
+        for record in event.get("Records", []):
+            try:
+                parsed = _tick_from_record(record)
+            except PoisonRecord as e:
+                self._failures.send("poison-record", str(e), {"record": record})
+                counts["PoisonRecords"] += 1
+                continue
             if parsed is not None:
                 symbol, tick = parsed
-                seq = record["dynamodb"]["SequenceNumber"]
-                by_symbol.setdefault(symbol, []).append((int(seq), tick, seq))
+                by_symbol.setdefault(symbol, []).append(
+                    (record["dynamodb"]["SequenceNumber"], tick)
+                )
         failures: list[dict[str, str]] = []
-        counts = {"Ticks": 0, "LateTicks": 0, "Alerts": 0, "FailedRecords": 0}
         for symbol, items in by_symbol.items():
             try:
-                self._process_symbol(symbol, items, counts)
+                self._process_symbol(symbol, [tick for _, tick in items], counts)
+            except OutboxBusy:
+                log.info("alerts of %s are being published by another invocation; retry", symbol)
+                failures += [{"itemIdentifier": seq} for seq, _ in items]
             except Exception:
                 log.exception("trend update for %s failed; reporting its records", symbol)
-                failures += [{"itemIdentifier": seq} for _, _, seq in items]
+                failures += [{"itemIdentifier": seq} for seq, _ in items]
                 counts["FailedRecords"] += len(items)
         metrics.emit(counts, dimensions={"Function": "trend"})
         return {"batchItemFailures": failures}
 
-    def _process_symbol(
-        self, symbol: str, items: list[tuple[int, TickIn, str]], counts: dict[str, int]
+    def _process_symbol(self, symbol: str, ticks: list[TickIn], counts: dict[str, int]) -> None:
+        for attempt in range(1, SAVE_ATTEMPTS + 1):
+            stored = self._store.load(symbol)
+            late_before, known = stored.state.late_ticks, set(stored.state.recent)
+            fresh = len({t.key for t in ticks} - known)
+            signals = apply(stored.state, ticks, self._config) if fresh else []
+            mine, busy = self._claim(stored, [to_alert(s).body() for s in signals])
+            if not fresh and not mine:
+                break
+            try:
+                self._store.save(stored)
+            except VersionConflict:
+                if attempt == SAVE_ATTEMPTS:
+                    raise
+                continue  # someone else moved the state on: read it again
+            counts["Ticks"] += fresh
+            counts["LateTicks"] += stored.state.late_ticks - late_before
+            if mine:
+                failpoints.hit("trend-after-save")
+            break
+        self._publish(symbol, mine, counts)
+        if busy:
+            raise OutboxBusy(symbol)
+
+    def _claim(self, stored: Stored, new: list[dict[str, Any]]) -> tuple[list[OutboxEntry], bool]:
+        """Record the new alerts and claim the expired entries, leased to us; what is beyond
+        the cap (oldest first) goes to the failure destination. Returns the entries we
+        publish and whether another invocation still holds a lease."""
+        now = int(self._clock() * 1000)
+        lease = now + self._lease_ms
+        stored.outbox += [OutboxEntry(body, 0) for body in new]
+        overflow = stored.outbox[: max(0, len(stored.outbox) - self._outbox_cap)]
+        for entry in overflow:
+            self._failures.send(
+                "outbox-overflow", f"outbox of {stored.state.symbol} full", entry.alert
+            )
+        del stored.outbox[: len(overflow)]
+        mine = []
+        for entry in stored.outbox:
+            if entry.lease_until_ms <= now:
+                entry.lease_until_ms = lease
+                mine.append(entry)
+        busy = len(mine) < len(stored.outbox)
+        return mine, busy
+
+    def _publish(self, symbol: str, mine: list[OutboxEntry], counts: dict[str, int]) -> None:
+        """Publish the entries we hold the lease on, each removed from the outbox right after
+        (the publish/clear window is one alert wide)."""
+        for n, entry in enumerate(mine):
+            alert = Alert.from_body(entry.alert)
+            try:
+                self._sns.publish(**alert.publish_args(self._topic_arn))
+            except Exception:
+                unsent = {e.id for e in mine[n:]}
+                self._update_outbox(symbol, partial(_release, ids=unsent))
+                raise
+            failpoints.hit("trend-after-publish")
+            log.info("alert %s", alert.id)
+            counts["Alerts"] += 1
+            self._update_outbox(symbol, partial(_drop, alert_id=alert.id))
+
+    def _update_outbox(
+        self, symbol: str, change: Callable[[OutboxEntry], OutboxEntry | None]
     ) -> None:
         for attempt in range(1, SAVE_ATTEMPTS + 1):
-            state, pending, version = self._store.load(symbol)
-            applied = int(state.last_stream_sequence)
-            fresh = [(n, tick) for n, tick, _ in items if n > applied]
-            if fresh:
-                late_before = state.late_ticks
-                signals = apply(state, [t for _, t in fresh], self._config)
-                state.last_stream_sequence = str(max(n for n, _ in fresh))
-                pending = pending + [to_alert(s).body() for s in signals]
-                try:
-                    version = self._store.save(state, pending, version)
-                except VersionConflict:
-                    if attempt == SAVE_ATTEMPTS:
-                        raise
-                    continue  # someone else moved the state on: read it again
-                counts["Ticks"] += len(fresh)
-                counts["LateTicks"] += state.late_ticks - late_before
-            break
-        if pending:
-            for body in pending:
-                alert = Alert.from_body(body)
-                self._sns.publish(**alert.publish_args(self._topic_arn))
-                log.info("alert %s", alert.id)
-            counts["Alerts"] += len(pending)
-            self._store.save(state, [], version)
+            stored = self._store.load(symbol)
+            stored.outbox = [e for e in map(change, stored.outbox) if e is not None]
+            try:
+                self._store.save(stored)
+                return
+            except VersionConflict:
+                if attempt == SAVE_ATTEMPTS:
+                    raise
+
+
+def _drop(entry: OutboxEntry, alert_id: str) -> OutboxEntry | None:
+    """Remove a published alert, by its id: entries others added meanwhile stay."""
+    return None if entry.id == alert_id else entry
+
+
+def _release(entry: OutboxEntry, ids: set[str]) -> OutboxEntry:
+    """Give up our lease on an unpublished alert so the retry can publish it at once."""
+    if entry.id in ids:
+        entry.lease_until_ms = 0
+    return entry
 
 
 def _tick_from_record(record: Mapping[str, Any]) -> tuple[str, TickIn] | None:
-    if record.get("eventName") != "INSERT":
+    """The tick of an INSERT record; None for what is not for us; PoisonRecord if broken."""
+    if not isinstance(record, Mapping) or record.get("eventName") != "INSERT":
         return None
-    image = record.get("dynamodb", {}).get("NewImage")
-    if not image:
-        return None
+    data = record.get("dynamodb")
+    if not isinstance(data, Mapping) or not isinstance(data.get("SequenceNumber"), str):
+        raise PoisonRecord("stream record without dynamodb.SequenceNumber")
+    image = data.get("NewImage")
+    if not isinstance(image, Mapping):
+        raise PoisonRecord(f"INSERT {data['SequenceNumber']} has no NewImage")
     try:
         item = tables.decode_tick_item(image)
-    except ValueError:
-        log.warning("stream record %s is not a tick item; skipped", record.get("eventID"))
-        return None
+    except ValueError as e:
+        raise PoisonRecord(f"record {data['SequenceNumber']}: {e}") from e
     if item is None:
         return None
-    return item.symbol, TickIn(
-        id=item.id, event_time_ms=item.event_time_ms, price=item.price, volume=item.volume
-    )
+    price = Decimal(item.price)
+    problems = [
+        f"symbol {item.symbol!r} breaks the symbol rule"
+        if not SYMBOL_PATTERN.fullmatch(item.symbol)
+        else "",
+        f"price {price} is not a positive finite number"
+        if not (price.is_finite() and price > 0)
+        else "",
+        f"event time {item.event_time_ms} is negative" if item.event_time_ms < 0 else "",
+        f"volume {item.volume} is negative" if item.volume < 0 else "",
+    ]
+    if any(problems):
+        reason = "; ".join(p for p in problems if p)
+        raise PoisonRecord(f"record {data['SequenceNumber']}: {reason}")
+    return item.symbol, TickIn(item.id, item.event_time_ms, price, item.volume)
 
 
 _processor: TrendProcessor | None = None

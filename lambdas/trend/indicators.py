@@ -1,7 +1,9 @@
 """Indicators, computed once per closed bar and kept incrementally in the symbol's state.
 
 Definitions (the tests compare each with an independent polars computation):
-- SMA(n): mean of the last n closes.
+- SMA(n): mean of the last n closes. The crossover rule compares exact sums of the decimal
+  closes (`window_sum`, in the `EXACT` context, which raises rather than round); the alert
+  carries the means rounded to floats.
 - EMA(n): alpha = 2/(n+1), seeded with the first close (pandas `ewm(span=n, adjust=False)`).
 - RSI(14): Wilder's; the first average is the simple mean of the first 14 changes.
 - VWAP: sum(close*volume)/sum(volume) of the bars of the session (UTC date) so far.
@@ -11,14 +13,20 @@ Definitions (the tests compare each with an independent polars computation):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from decimal import Context, Decimal, Inexact, localcontext
+from typing import Any
+
+# every number DynamoDB stores (38 digits, exponents -130..125) sums and scales exactly here;
+# an inexact result would raise instead of rounding
+EXACT = Context(prec=400, traps=[Inexact])
 
 
 @dataclass
 class IndicatorState:
     """What the next bar's indicators need from the previous ones."""
 
-    closes: list[float] = field(default_factory=list)  # the last `window` closes
+    closes: list[Decimal] = field(default_factory=list)  # the last `window` closes
     ema_fast: float | None = None
     ema_slow: float | None = None
     prev_close: float | None = None
@@ -28,6 +36,14 @@ class IndicatorState:
     session: str = ""
     session_pv: float = 0.0
     session_volume: float = 0.0
+
+    def to_json_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        return data | {"closes": [str(c) for c in self.closes]}
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any]) -> IndicatorState:
+        return cls(**(data | {"closes": [Decimal(c) for c in data["closes"]]}))
 
 
 @dataclass(frozen=True)
@@ -43,8 +59,17 @@ class IndicatorValues:
     bb_lower: float | None
 
 
-def sma(closes: list[float], n: int) -> float | None:
-    return sum(closes[-n:]) / n if len(closes) >= n else None
+def window_sum(closes: list[Decimal], n: int) -> Decimal | None:
+    """The exact sum of the last n closes (None before n closes)."""
+    if len(closes) < n:
+        return None
+    with localcontext(EXACT):
+        return sum(closes[-n:], Decimal(0))
+
+
+def sma(closes: list[Decimal], n: int) -> float | None:
+    total = window_sum(closes, n)
+    return None if total is None else float(total) / n
 
 
 def ema(previous: float | None, close: float, n: int) -> float:
@@ -67,7 +92,7 @@ def bollinger(
 
 def update(
     state: IndicatorState,
-    close: float,
+    close: Decimal,
     volume: float,
     session: str,
     *,
@@ -78,14 +103,16 @@ def update(
 ) -> IndicatorValues:
     """Fold one closed bar into `state` and return the indicators at that bar."""
     state.closes = [*state.closes, close][-window:]
-    state.ema_fast = ema(state.ema_fast, close, 12)
-    state.ema_slow = ema(state.ema_slow, close, 26)
-    rsi = _update_rsi(state, close, rsi_period)
+    floats = [float(c) for c in state.closes]
+    close_f = float(close)
+    state.ema_fast = ema(state.ema_fast, close_f, 12)
+    state.ema_slow = ema(state.ema_slow, close_f, 26)
+    rsi = _update_rsi(state, close_f, rsi_period)
     if session != state.session:
         state.session, state.session_pv, state.session_volume = session, 0.0, 0.0
-    state.session_pv += close * volume
+    state.session_pv += close_f * volume
     state.session_volume += volume
-    bands = bollinger(state.closes)
+    bands = bollinger(floats)
     return IndicatorValues(
         sma_fast=sma(state.closes, fast),
         sma_slow=sma(state.closes, slow),

@@ -1,12 +1,15 @@
 """Per-symbol trend state in DynamoDB, written with optimistic concurrency.
 
-Item: symbol, version, state (JSON), pending (JSON list of alert bodies not yet published).
-A write succeeds only if the version is the one read, so two invocations that race on a
-symbol cannot both record (and both send) the same crossover.
+Item: symbol, version, schema, state (JSON), outbox (JSON list of alerts not yet published,
+each with the lease of the invocation that may publish it). A write succeeds only if the
+version is the one read, so of two invocations racing on a symbol exactly one records (or
+claims) an outbox entry, and only that one publishes it while its lease runs.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import orjson
@@ -14,9 +17,30 @@ from botocore.exceptions import ClientError
 
 from lambdas.trend.engine import SymbolState
 
+log = logging.getLogger(__name__)
+
+SCHEMA = 2  # state JSON of another schema is not read: the symbol starts over (warm-up)
+
 
 class VersionConflict(RuntimeError):
     """Someone else wrote the symbol's state since we read it."""
+
+
+@dataclass
+class OutboxEntry:
+    alert: dict[str, Any]  # the alert body (common.alerts)
+    lease_until_ms: int  # until then only the invocation that set it publishes the alert
+
+    @property
+    def id(self) -> str:
+        return str(self.alert["id"])
+
+
+@dataclass
+class Stored:
+    state: SymbolState
+    outbox: list[OutboxEntry] = field(default_factory=list)
+    version: int = 0
 
 
 class StateStore:
@@ -24,31 +48,37 @@ class StateStore:
         self._client = client
         self._table = table
 
-    def load(self, symbol: str) -> tuple[SymbolState, list[dict[str, Any]], int]:
+    def load(self, symbol: str) -> Stored:
         item = self._client.get_item(
             TableName=self._table, Key={"symbol": {"S": symbol}}, ConsistentRead=True
         ).get("Item")
         if not item:
-            return SymbolState(symbol), [], 0
+            return Stored(SymbolState(symbol))
+        outbox = [OutboxEntry(**e) for e in orjson.loads(item["outbox"]["S"])]
+        version = int(item["version"]["N"])
+        if int(item.get("schema", {}).get("N", "1")) != SCHEMA:
+            log.warning("trend state of %s has another schema; it starts over", symbol)
+            return Stored(SymbolState(symbol), outbox, version)
         state = SymbolState.from_json_dict(orjson.loads(item["state"]["S"]))
-        return state, orjson.loads(item["pending"]["S"]), int(item["version"]["N"])
+        return Stored(state, outbox, version)
 
-    def save(self, state: SymbolState, pending: list[dict[str, Any]], version: int) -> int:
-        """Write version+1 if the stored version is still `version`; returns the new one."""
+    def save(self, stored: Stored) -> None:
+        """Write version+1 if the stored version is still the one read; bumps `stored`."""
         try:
             self._client.put_item(
                 TableName=self._table,
                 Item={
-                    "symbol": {"S": state.symbol},
-                    "version": {"N": str(version + 1)},
-                    "state": {"S": orjson.dumps(state.to_json_dict()).decode()},
-                    "pending": {"S": orjson.dumps(pending).decode()},
+                    "symbol": {"S": stored.state.symbol},
+                    "version": {"N": str(stored.version + 1)},
+                    "schema": {"N": str(SCHEMA)},
+                    "state": {"S": orjson.dumps(stored.state.to_json_dict()).decode()},
+                    "outbox": {"S": orjson.dumps([asdict(e) for e in stored.outbox]).decode()},
                 },
                 ConditionExpression="attribute_not_exists(symbol) OR version = :v",
-                ExpressionAttributeValues={":v": {"N": str(version)}},
+                ExpressionAttributeValues={":v": {"N": str(stored.version)}},
             )
         except ClientError as e:
             if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise VersionConflict(state.symbol) from e
+                raise VersionConflict(stored.state.symbol) from e
             raise
-        return version + 1
+        stored.version += 1

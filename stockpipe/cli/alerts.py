@@ -33,8 +33,9 @@ def alerts(
         sqs = aws.client("sqs", region=settings.region)
         queue_url = sqs.get_queue_url(QueueName=settings.alerts_queue)["QueueUrl"]
         err.print(f"waiting for alerts on {queue_url} ({found.endpoint or 'real AWS'})")
+        seen = alerts_feed.SeenAlerts()  # a repeat after a trend crash has the same id
         while not stop.is_set():
-            for alert in alerts_feed.receive(sqs, queue_url, wait_s=1):
+            for alert in alerts_feed.receive(sqs, queue_url, wait_s=1, seen=seen):
                 if json_output:
                     print(orjson.dumps(alert.body()).decode(), flush=True)
                 else:

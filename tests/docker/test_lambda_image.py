@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from testcontainers.core.container import DockerContainer
@@ -80,7 +81,9 @@ def emulator(emulator_port: int, host_aws: str) -> Iterator[str]:
 def one_tick_per_bar() -> dict[str, object]:
     records = [
         stream_record(
-            "AAPL", TickIn(f"t{i}", START_MS + i * 60_000 + 55_000, close, 100), sequence=i
+            "AAPL",
+            TickIn(f"t{i}", START_MS + i * 60_000 + 55_000, Decimal(str(close)), 100),
+            sequence=i,
         )
         for i, close in enumerate(AAPL)
     ]

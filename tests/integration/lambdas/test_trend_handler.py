@@ -70,10 +70,8 @@ def test_alerts_match_the_reference_and_carry_indicators(resources: Resources) -
 
 
 def stored_state(symbol: str = "AAPL") -> dict[str, Any]:
-    state, _, _ = StateStore(aws.client("dynamodb"), "stockpipe-trend-state").load(symbol)
-    data = state.to_json_dict()
-    del data["last_stream_sequence"]
-    return data
+    stored = StateStore(aws.client("dynamodb"), "stockpipe-trend-state").load(symbol)
+    return stored.state.to_json_dict()
 
 
 def test_the_same_event_delivered_twice_alerts_once_and_counts_once(
@@ -135,8 +133,8 @@ def test_racing_invocations_record_each_crossover_once(resources: Resources) -> 
 
     processor(resources, store_client=RacingClient()).process(event(records))
     assert len(received(resources)) == 2
-    _, pending, version = StateStore(aws.client("dynamodb"), "stockpipe-trend-state").load("AAPL")
-    assert pending == [] and version >= 2
+    stored = StateStore(aws.client("dynamodb"), "stockpipe-trend-state").load("AAPL")
+    assert stored.outbox == [] and stored.version >= 2
 
 
 def test_a_failed_publish_is_reported_and_sent_on_the_retry(resources: Resources) -> None:

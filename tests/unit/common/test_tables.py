@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from decimal import Decimal
+
 import pytest
 
 from common import tables
@@ -31,8 +34,11 @@ def test_an_encoded_tick_decodes_to_the_same_fields() -> None:
         change=None,
         change_pct=None,
     )
-    # THEN every field comes back exactly, and the keys order by event time then id
-    assert tables.decode_tick_item(item) == tick
+    # THEN every field comes back, the price as the exact decimal of the text written (the
+    # same float), and the keys order by event time then id
+    decoded = tables.decode_tick_item(item)
+    assert decoded == dataclasses.replace(tick, price=Decimal("0.30000000000000004"))
+    assert decoded is not None and float(decoded.price) == tick.price
     assert item[tables.SORT_KEY] == {"S": "0001732545000123#3f2a9c"}
     assert item[tables.TTL_ATTRIBUTE] == {"N": "1733000000"}
     assert "change" not in item
@@ -68,3 +74,25 @@ def test_an_item_without_a_tick_field_is_refused_with_the_reason(missing: str) -
     del item[missing]
     with pytest.raises(ValueError, match=missing):
         tables.decode_tick_item(item)
+
+
+def test_a_decimal_price_is_written_and_read_exactly() -> None:
+    item = tables.encode_tick_item(
+        a_tick_item(price=Decimal("12.34")),
+        dt="2024-11-25",
+        ingest_lag_ms=0,
+        expires_at_s=0,
+        change=None,
+        change_pct=None,
+    )
+    assert item["price"] == {"N": "12.34"}
+    decoded = tables.decode_tick_item(item)
+    assert decoded is not None and decoded.price == Decimal("12.34")
+
+
+def test_a_price_that_is_not_a_number_is_refused() -> None:
+    item = tables.latest_quote_key("AAPL") | {"price": {"N": "twelve"}}
+    item[tables.SORT_KEY] = {"S": "0001732545000123#3f2a9c"}
+    item |= {"id": {"S": "x"}, "event_time_ms": {"N": "1"}, "volume": {"N": "1"}}
+    with pytest.raises(ValueError, match="not a tick item"):
+        tables.decode_tick_item(item | {"source": {"S": "replay"}})

@@ -214,7 +214,11 @@ def test_trend_lambda_reads_inserts_with_item_failures_bisect_and_a_failure_queu
     assert function["PackageType"] == "Image"
     assert "KmsKeyArn" in function and "TracingConfig" not in function  # opt-in: cost
     env = function["Environment"]["Variables"]
-    assert {"STOCKPIPE_TREND_STATE_TABLE", "STOCKPIPE_ALERTS_TOPIC_ARN"} <= set(env)
+    assert {
+        "STOCKPIPE_TREND_STATE_TABLE",
+        "STOCKPIPE_ALERTS_TOPIC_ARN",
+        "STOCKPIPE_TREND_FAILURE_QUEUE_URL",
+    } <= set(env)
 
 
 def test_lambda_tracing_is_opt_in(synth: Synth) -> None:

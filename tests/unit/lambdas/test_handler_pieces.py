@@ -13,22 +13,31 @@ from lambdas.trend.engine import TrendConfig
 from lambdas.trend.handler import ConfigurationError, TrendProcessor, engine_config
 
 
-def test_the_handler_runs_the_engine_with_every_trend_setting() -> None:
-    settings = TrendSettings(
-        trend_bar="1d",
-        trend_fast=3,
-        trend_slow=50,
-        trend_allowed_lateness="2h",
-        trend_hysteresis=0.01,
-        trend_cooldown_bars=2,
-    )
-    assert engine_config(settings) == TrendConfig(
+def test_the_handler_runs_the_engine_with_every_trend_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN the Lambda's environment, as the CDK app and compose file render it
+    for name, value in {
+        "STOCKPIPE_TREND_BAR": "1d",
+        "STOCKPIPE_TREND_FAST": "3",
+        "STOCKPIPE_TREND_SLOW": "50",
+        "STOCKPIPE_TREND_ALLOWED_LATENESS": "2h",
+        "STOCKPIPE_TREND_HYSTERESIS": "0.01",
+        "STOCKPIPE_TREND_COOLDOWN_BARS": "2",
+        "STOCKPIPE_TREND_WATERMARK_JUMP": "3d",
+        "STOCKPIPE_TREND_WATERMARK_CONFIRMATIONS": "5",
+    }.items():
+        monkeypatch.setenv(name, value)
+    # THEN the engine runs with every one of them
+    assert engine_config(TrendSettings()) == TrendConfig(
         bar_ms=86_400_000,
         fast=3,
         slow=50,
         allowed_lateness_ms=7_200_000,
         hysteresis=0.01,
         cooldown_bars=2,
+        max_jump_ms=3 * 86_400_000,
+        confirmations=5,
     )
 
 

@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 import random
+from decimal import Decimal
 
 import pytest
 
@@ -26,6 +27,11 @@ def random_walk(n: int, seed: int, start: float = 100.0) -> list[float]:
     return closes
 
 
+def dec(price: float) -> Decimal:
+    """A float price as the decimal text the consumer writes for it."""
+    return Decimal(str(price))
+
+
 def bar_ticks(
     closes: list[float], *, per_bar: int = 3, seed: int = 1, bars: list[int] | None = None
 ) -> list[TickIn]:
@@ -35,10 +41,10 @@ def bar_ticks(
     for i, close in zip(bars if bars is not None else range(len(closes)), closes, strict=True):
         start = T0 + i * BAR
         inside = [
-            TickIn(f"t{i}-{k}", start + 1000 * (k + 1), close * (1 + 0.001 * (k - 1)), 10)
+            TickIn(f"t{i}-{k}", start + 1000 * (k + 1), dec(close * (1 + 0.001 * (k - 1))), 10)
             for k in range(per_bar - 1)
         ]
-        inside.append(TickIn(f"t{i}-last", start + 59_000, close, 10))
+        inside.append(TickIn(f"t{i}-last", start + 59_000, dec(close), 10))
         rng.shuffle(inside)
         ticks += inside
     return ticks
@@ -60,7 +66,7 @@ def test_indicator_values_match_the_reference_bar_by_bar() -> None:
     sessions = ["2025-11-24" if i < 150 else "2025-11-25" for i in range(300)]
     state = IndicatorState()
     got = [
-        update(state, c, v, s, fast=5, slow=20, window=20)
+        update(state, dec(c), v, s, fast=5, slow=20, window=20)
         for c, v, s in zip(closes, volumes, sessions, strict=True)
     ]
     reference = reference_indicators(closes, volumes, sessions)
@@ -118,7 +124,7 @@ def test_warm_up_with_fewer_bars_than_the_slow_period_never_alerts() -> None:
 def test_ticks_later_than_the_allowed_lateness_are_counted_and_ignored() -> None:
     closes = random_walk(60, seed=9)
     ticks = bar_ticks(closes)
-    late = TickIn("late", T0 + 5 * BAR + 30_000, 10_000.0, 1_000_000)  # bar 5, long closed
+    late = TickIn("late", T0 + 5 * BAR + 30_000, Decimal("10000"), 1_000_000)  # bar 5, long closed
     state, signals = run([*ticks, late])
     reference_state, reference_signals = run(ticks)
     assert state.late_ticks == 1 and reference_state.late_ticks == 0

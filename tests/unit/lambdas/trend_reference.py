@@ -1,6 +1,10 @@
-"""Independent reference computations with polars (vectorised), to check the engine."""
+"""Independent reference computations (polars, vectorised; fractions, from scratch at each
+bar), to check the engine."""
 
 from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import polars as pl
@@ -53,3 +57,62 @@ def reference_crossovers(
             out.append((i, "BUY" if new > 0 else "SELL"))
         side = new
     return out
+
+
+def exact_sides(
+    closes: list[Decimal],
+    *,
+    fast: int = 5,
+    slow: int = 20,
+    hysteresis: Fraction = Fraction(0),
+    cooldown: int = 0,
+) -> tuple[list[str | None], list[tuple[int, str]]]:
+    """The side after every bar and the alerts, from scratch at each bar with fractions:
+    above when fast > slow (1 + h), below when fast < slow (1 - h), else unchanged; an alert
+    when the side flips, unless fewer than `cooldown` bars since the last alert."""
+    sides: list[str | None] = []
+    alerts: list[tuple[int, str]] = []
+    side: str | None = None
+    last_alert: int | None = None
+    for i in range(len(closes)):
+        if i + 1 >= slow:
+            f = sum(Fraction(c) for c in closes[i + 1 - fast : i + 1]) / fast
+            s = sum(Fraction(c) for c in closes[i + 1 - slow : i + 1]) / slow
+            if f > s * (1 + hysteresis):
+                new: str | None = "above"
+            elif f < s * (1 - hysteresis):
+                new = "below"
+            else:
+                new = side
+            cooled = last_alert is None or i - last_alert >= cooldown
+            if side is not None and new != side and cooled:
+                alerts.append((i, "BUY" if new == "above" else "SELL"))
+                last_alert = i
+            side = new
+        sides.append(side)
+    return sides, alerts
+
+
+def closed_bars(
+    arrivals: list[tuple[int, Decimal]], *, bar_ms: int, lateness_ms: int
+) -> tuple[list[tuple[int, Decimal]], int]:
+    """(bar start, close) of every bar in the order bars close, and the late count, for ticks
+    (event time, price) in arrival order, recomputed from the whole history at each arrival:
+    the watermark is the greatest event time so far minus the lateness; a bar closes once its
+    end is at or before the watermark; a tick before the end of a closed bar is late."""
+    accepted: list[tuple[int, Decimal]] = []
+    closed: list[int] = []
+    late = 0
+    for time_ms, price in arrivals:
+        if closed and time_ms < max(closed) + bar_ms:
+            late += 1
+            continue
+        accepted.append((time_ms, price))
+        watermark = max(t for t, _ in accepted) - lateness_ms
+        starts = sorted({t // bar_ms * bar_ms for t, _ in accepted} - set(closed))
+        closed += [s for s in starts if s + bar_ms <= watermark]
+    result = []
+    for start in closed:
+        in_bar = [(t, p) for t, p in accepted if start <= t < start + bar_ms]
+        result.append((start, max(in_bar, key=lambda tp: tp[0])[1]))
+    return result, late
