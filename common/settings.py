@@ -54,6 +54,20 @@ class Settings(BaseSettings):
         default=10_000, ge=1000, description="shard sync interval; the first sync also waits this"
     )
     kcl_shutdown_grace_ms: int = Field(default=10_000, ge=0, description="flush time on stop")
+    kcl_coordinator_table: str | None = Field(
+        default=None,
+        description="KCL 3 coordinator state table; default <application>-CoordinatorState",
+    )
+    kcl_worker_metrics_table: str | None = Field(
+        default=None,
+        description="KCL 3 worker metrics table; default <application>-WorkerMetricStats",
+    )
+    kcl_worker_metrics_ms: int = Field(
+        default=30_000,
+        ge=1000,
+        description="KCL 3 worker-metrics report interval; leases are "
+        "assigned only to workers that have reported",
+    )
 
     trend_state_table: str = "stockpipe-trend-state"
     trend_bar: str = Field(default="1m", description="bar length: 30s, 1m, 5m, 1h, 1d")

@@ -75,11 +75,11 @@ class ComputeStack(cdk.Stack):
                 "STOCKPIPE_BUCKET": data.bucket.bucket_name,
                 "STOCKPIPE_TICKS_TABLE": data.ticks_table.table_name,
                 "STOCKPIPE_CONSUMER_APPLICATION": data.lease_table.table_name,
+                "STOCKPIPE_KCL_COORDINATOR_TABLE": data.coordinator_table.table_name,
+                "STOCKPIPE_KCL_WORKER_METRICS_TABLE": data.worker_metrics_table.table_name,
                 "STOCKPIPE_TICKS_TTL_DAYS": str(config.ticks_ttl_days),
             },
-            statements=policies.consume(
-                data.stream, data.lease_table, data.ticks_table, data.bucket, data.key
-            ),
+            statements=policies.consume(data),
             health_command="python3 -m consumer.health",
             stop_seconds=CONSUMER_STOP_SECONDS,
         )
