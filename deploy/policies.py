@@ -54,7 +54,7 @@ def consume(data: DataStack) -> list[iam.PolicyStatement]:
             [leases],
         ),
         statement(["dynamodb:Query"], [f"{leases}/index/{LEASE_OWNER_INDEX}"]),
-        # leader lock and migration state
+        # leader lock (DynamoDB lock client) and migration state; nothing scans it
         statement(
             [
                 "dynamodb:DescribeTable",
@@ -62,7 +62,6 @@ def consume(data: DataStack) -> list[iam.PolicyStatement]:
                 "dynamodb:PutItem",
                 "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem",
-                "dynamodb:Scan",
             ],
             [data.coordinator_table.table_arn],
         ),

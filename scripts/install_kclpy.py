@@ -111,9 +111,6 @@ def seed_from_wheel(wheel: Path, jars_dir: Path) -> None:
         for name in whl.namelist():
             if name.startswith("amazon_kclpy/jars/") and name.endswith(".jar"):
                 (jars_dir / Path(name).name).write_bytes(whl.read(name))
-    found = problems(jars_dir)
-    if found:
-        fail("the jars of kclpy-ext do not match the manifest:\n  " + "\n  ".join(found))
 
 
 def prepared_source(work: Path, jars_from: str) -> Path:
@@ -127,6 +124,16 @@ def prepared_source(work: Path, jars_from: str) -> Path:
     jars_dir.mkdir(parents=True, exist_ok=True)
     if jars_from == "pypi":
         seed_from_wheel(download(JAR_WHEEL, work), jars_dir)
+    else:  # the sdist's own downloader, before anything is built or installed
+        subprocess.run(
+            [sys.executable, "setup.py", "-q", "download_jars"],
+            cwd=source,
+            capture_output=True,
+            check=False,
+        )
+    found = problems(jars_dir)
+    if found:
+        fail(f"the jars from {jars_from} do not match the manifest:\n  " + "\n  ".join(found))
     return source
 
 
