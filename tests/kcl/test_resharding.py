@@ -2,8 +2,8 @@
 table with its owner index, coordinator state, worker metrics) created from the deploy/
 template in the emulator: 2 workers on 2 shards, `stockpipe scale --shards 4`, two workers
 join, `stockpipe scale --shards 2`, two workers leave on SIGTERM. Every tick lands exactly
-once, a child shard is processed only after its parents reached SHARD_END, and each stage's
-lease split is asserted. Rebalance times are printed (docs/performance.md)."""
+once, a child shard is processed only after its parents reached SHARD_END, and who holds the
+leases is asserted at each stage. Rebalance times are printed (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -135,15 +135,20 @@ def reporting_workers(settings: Settings) -> int:
     return int(aws.client("dynamodb").scan(TableName=table, Select="COUNT")["Count"])
 
 
-def split(*owners: Any) -> Callable[[], bool]:
-    """Each given worker owns exactly one lease of an open shard, nobody else owns one."""
+def leased_by(*owners: Any, each: int | None = None) -> Callable[[], bool]:
+    """Every open shard's lease is held by one of these workers, and none by anyone else;
+    with `each`, every one of them holds exactly that many."""
 
-    def balanced() -> bool:
+    def held() -> bool:
         counts = lease_owners(open_only=True)
-        ids = [owner_of(w, counts) for w in owners]
-        return None not in ids and counts == {i: 1 for i in ids}
+        ids = {owner_of(w, counts) for w in owners} - {None}
+        return set(counts) <= ids and (each is None or counts == {i: each for i in ids})
 
-    return balanced
+    return held
+
+
+def open_leases(n: int) -> Callable[[], bool]:
+    return lambda: sum(lease_owners(open_only=True).values()) == n and "" not in lease_owners()
 
 
 @pytest.fixture
@@ -163,24 +168,32 @@ def test_split_and_merge_under_four_workers_keep_every_tick_once(
     try:
         feeder.start()
         # GIVEN two workers on two shards under steady load: one lease each
-        timed(split(workers["a"], workers["b"]), 150, "a 1/1 lease split")
+        timed(leased_by(workers["a"], workers["b"], each=1), 150, "a 1/1 lease split")
         watch.start()
-        # WHEN two more workers join (KCL 3 moves no lease to them: it balances by worker
+        # WHEN two more workers join (KCL 3 moves no held lease to them: it rebalances by worker
         # CPU, which it reads only on EC2/ECS/EKS; docs/kcl.md) and, once they have reported,
-        # `stockpipe scale` splits the stream 2 -> 4 while ticks flow
+        # `stockpipe scale` splits the stream 2 -> 4 while ticks flow: the new child leases
+        # go to live workers
         workers |= {n: start_worker(n, tmp_path) for n in ("c", "d")}
         wait_for(lambda: reporting_workers(stack) == 4, 90, "4 workers reporting metrics")
-        print(f"\nleases once c and d reported: {dict(lease_owners(open_only=True))}")
+        assert leased_by(workers["a"], workers["b"], each=1)()
         scale(4, service)
-        joined = timed(split(*workers.values()), 150, "a 1/1/1/1 split of the children")
+        joined = timed(open_leases(4), 150, "the 4 children leased")
+        assert leased_by(*workers.values())()
+        print(f"children leased: {dict(lease_owners(open_only=True))}")
         # AND it merges 4 -> 2, and two workers stop on SIGTERM
         scale(2, service)
         for name in ("c", "d"):
             stop(workers[name], signal.SIGTERM)
         assert [workers[n].wait(timeout=60) for n in ("c", "d")] == [0, 0]
-        left = timed(split(workers["a"], workers["b"]), 150, "a 1/1 split of the merged shards")
+        left = timed(
+            lambda: open_leases(2)() and leased_by(workers["a"], workers["b"])(),
+            150,
+            "the 2 merged shards leased by the workers left",
+        )
+        print(f"merged leased: {dict(lease_owners(open_only=True))}")
         sent = feeder.finish()
-        print(f"\nchildren leased 1/1/1/1 after {joined:.0f} s; 1/1 after SIGTERM {left:.0f} s")
+        print(f"children leased after {joined:.0f} s; merged moved after SIGTERM {left:.0f} s")
         # THEN every tick is stored exactly once, in DynamoDB and in S3
         wait_for(lambda: len(set(stored_ids(stack)[0])) >= len(sent), 120, "every tick")
         time.sleep(3)  # a straggling duplicate would show up now
