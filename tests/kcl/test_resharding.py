@@ -47,11 +47,11 @@ class LeaseWatch(threading.Thread):
         self.violations: list[str] = []
         self.children_seen: set[str] = set()
         self.error: BaseException | None = None
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         try:
-            while not self._stop.wait(0.5):
+            while not self._halt.wait(0.5):
                 self.check(leases())
         except BaseException as e:  # re-raised by the test in finish()
             self.error = e
@@ -70,7 +70,7 @@ class LeaseWatch(threading.Thread):
                 self.violations.append(f"{item['leaseKey']['S']} read before {early} ended")
 
     def finish(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join()
         if self.error:
             raise self.error
@@ -84,11 +84,11 @@ class Feeder(threading.Thread):
         self.sent: list[str] = []
         self.batch = batch
         self.error: BaseException | None = None
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         try:
-            while not self._stop.wait(0.2):
+            while not self._halt.wait(0.2):
                 chunk = ticks(self.batch, symbols=SYMBOLS)
                 publish(chunk)
                 self.sent += [t.id for t in chunk]
@@ -96,7 +96,7 @@ class Feeder(threading.Thread):
             self.error = e
 
     def finish(self) -> list[str]:
-        self._stop.set()
+        self._halt.set()
         self.join()
         if self.error:
             raise self.error
@@ -141,8 +141,10 @@ def leased_by(*owners: Any, each: int | None = None) -> Callable[[], bool]:
 
     def held() -> bool:
         counts = lease_owners(open_only=True)
-        ids = {owner_of(w, counts) for w in owners} - {None}
-        return set(counts) <= ids and (each is None or counts == {i: each for i in ids})
+        ids = [owner_of(w, counts) for w in owners]
+        if each is not None:
+            return None not in ids and counts == {i: each for i in ids}
+        return bool(counts) and set(counts) <= set(ids)
 
     return held
 
