@@ -124,6 +124,20 @@ class ConsumerSettings(ServiceSettings):
         default=10_000, ge=1000, description="shard sync interval; the first sync also waits this"
     )
     kcl_shutdown_grace_ms: int = Field(default=10_000, ge=0, description="flush time on stop")
+    kcl_coordinator_table: str | None = Field(
+        default=None,
+        description="KCL 3 coordinator state table; default <application>-CoordinatorState",
+    )
+    kcl_worker_metrics_table: str | None = Field(
+        default=None,
+        description="KCL 3 worker metrics table; default <application>-WorkerMetricStats",
+    )
+    kcl_worker_metrics_ms: int = Field(
+        default=30_000,
+        ge=1000,
+        description="KCL 3 worker-metrics report interval; leases are "
+        "assigned only to workers that have reported",
+    )
 
     @model_validator(mode="after")
     def _lease_table_is_not_the_ticks_table(self) -> ConsumerSettings:

@@ -21,6 +21,7 @@ from types import FrameType
 import boto3
 
 from common.settings import ConsumerSettings
+from consumer import kcl_jars
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ LOGBACK = """<configuration>
   </appender>
   <logger name="software.amazon.kinesis" level="${KCL_LOG_LEVEL:-INFO}"/>
   <logger name="software.amazon.kinesis.multilang" level="${KCL_LOG_LEVEL:-WARN}"/>
+  <!-- the task prints each child stderr line to the JVM's stderr as it is (the child's own
+       JSON log line) and also logs it at ERROR: keep the line, drop the ERROR copy -->
+  <logger name="software.amazon.kinesis.multilang.DrainChildSTDERRTask" level="OFF"/>
   <root level="WARN"><appender-ref ref="STDERR"/></root>
 </configuration>
 """
@@ -43,11 +47,12 @@ class DaemonError(RuntimeError):
 
 
 def jars_dir() -> Path:
-    import amazon_kclpy
-
-    jars = Path(amazon_kclpy.__file__).parent / "jars"
-    if len(list(jars.glob("*.jar"))) < 70:
-        raise DaemonError(f"KCL jars missing in {jars}: run scripts/install_kclpy.py")
+    """The installed daemon jars, exactly the manifest's (consumer/kcl_jars.tsv) or none."""
+    jars = kcl_jars.installed_jars_dir()
+    try:
+        kcl_jars.verify(jars)
+    except kcl_jars.JarCheckError as e:
+        raise DaemonError(f"{e}\nreinstall with scripts/install_kclpy.py") from e
     return jars
 
 
@@ -85,7 +90,7 @@ def render_properties(
         "executableName": f"{python} -m consumer.kcl_app",
         "streamName": settings.stream_name,
         "applicationName": settings.consumer_application,
-        "AWSCredentialsProvider": "DefaultAWSCredentialsProviderChain",
+        "AwsCredentialsProvider": "DefaultCredentialsProvider",
         "processingLanguage": f"python/{sys.version_info.major}.{sys.version_info.minor}",
         "initialPositionInStream": "TRIM_HORIZON",
         "regionName": region,
@@ -97,8 +102,13 @@ def render_properties(
         "failoverTimeMillis": str(settings.kcl_failover_ms),
         "shardSyncIntervalMillis": str(settings.kcl_shard_sync_ms),
         "shutdownGraceMillis": str(settings.kcl_shutdown_grace_ms),
+        "workerMetricsReporterFreqInMillis": str(settings.kcl_worker_metrics_ms),
         "metricsLevel": "NONE",
     }
+    if settings.kcl_coordinator_table:
+        lines["coordinatorStateTableName"] = settings.kcl_coordinator_table
+    if settings.kcl_worker_metrics_table:
+        lines["workerMetricsTableName"] = settings.kcl_worker_metrics_table
     if endpoint:
         lines |= {
             "kinesisEndpoint": endpoint,

@@ -96,6 +96,7 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
 
     def shutdown_requested(self, shutdown_requested_input: Any) -> None:
         """The worker is stopping (SIGTERM): flush and checkpoint what is buffered."""
+        log.info("shutdown requested on %s; flushing and checkpointing", self.shard_id)
         self._flush_and_checkpoint(shutdown_requested_input.checkpointer)
         self.stopped = True
 

@@ -54,9 +54,7 @@ class ComputeStack(cdk.Stack):
         self.config = config
         self.data = data
         produce = policies.produce(data.stream, data.key)
-        consume = policies.consume(
-            data.stream, data.lease_table, data.ticks_table, data.bucket, data.key
-        )
+        consume = policies.consume(data)
         self.vpc = self._vpc([*produce, *consume])
         self.cluster = self._cluster()
         self.producer = self._service(
@@ -80,6 +78,8 @@ class ComputeStack(cdk.Stack):
                 bucket=data.bucket.bucket_name,
                 ticks_table=data.ticks_table.table_name,
                 consumer_application=data.lease_table.table_name,
+                kcl_coordinator_table=data.coordinator_table.table_name,
+                kcl_worker_metrics_table=data.worker_metrics_table.table_name,
             ),
             statements=consume,
             health_command="python3 -m consumer.health",

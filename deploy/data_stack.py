@@ -33,6 +33,7 @@ NONCURRENT_VERSION_DAYS = 60
 TRAIL_LOG_DAYS = 365
 KEY_STATE_EVENTS = ("DisableKey", "ScheduleKeyDeletion")
 ATHENA_SCAN_CUTOFF_BYTES = 10 * 1024**3
+LEASE_OWNER_INDEX = "LeaseOwnerToLeaseKeyIndex"  # KCL 3 queries it by this name; docs/kcl.md
 DEAD_LETTER_METRICS_ID = "DeadLetters"  # S3 request metrics filter: the dead-letter alarm reads it
 
 
@@ -51,8 +52,18 @@ class DataStack(cdk.Stack):
             ttl=tables.TTL_ATTRIBUTE,
         )
         self.state_table = self._table("TrendStateTable", partition="symbol")
-        # the KCL application's lease table; its name is the application name (consumer env)
+        # the KCL application's lease table; its name is the application name (consumer env).
+        # KCL 3 state made here so the consumer needs no CreateTable/UpdateTable: the lease
+        # owner index, the coordinator state (leader lock, migration state) and worker metrics
         self.lease_table = self._table("ConsumerLeaseTable", partition="leaseKey")
+        self.lease_table.add_global_secondary_index(
+            index_name=LEASE_OWNER_INDEX,
+            partition_key=dynamodb.Attribute(name="leaseOwner", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="leaseKey", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+        self.coordinator_table = self._table("ConsumerCoordinatorStateTable", partition="key")
+        self.worker_metrics_table = self._table("ConsumerWorkerMetricsTable", partition="wid")
         self.alerts_topic = self._topic("AlertsTopic", "stockpipe trend alerts")
         self.alarms_topic = self._topic("AlarmsTopic", "stockpipe operational alarms")
         self._subscribe()
@@ -365,6 +376,8 @@ class DataStack(cdk.Stack):
             "TicksTableName": self.ticks_table.table_name,
             "TrendStateTableName": self.state_table.table_name,
             "ConsumerApplication": self.lease_table.table_name,
+            "KclCoordinatorTableName": self.coordinator_table.table_name,
+            "KclWorkerMetricsTableName": self.worker_metrics_table.table_name,
             "AlertsTopicArn": self.alerts_topic.topic_arn,
             "GlueDatabase": self.glue_database.ref,
             "AthenaWorkGroup": self.workgroup.ref,

@@ -11,11 +11,11 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
 from common import layout
+from deploy.data_stack import LEASE_OWNER_INDEX, DataStack
 
 
 def statement(actions: list[str], resources: list[str]) -> iam.PolicyStatement:
@@ -47,23 +47,17 @@ def produce(stream: kinesis.IStream, key: kms.IKey) -> list[iam.PolicyStatement]
     ]
 
 
-def consume(
-    stream: kinesis.IStream,
-    leases: dynamodb.ITable,
-    ticks: dynamodb.ITable,
-    bucket: s3.IBucket,
-    key: kms.IKey,
-) -> list[iam.PolicyStatement]:
-    """The KCL 2.5 daemon (polling retrieval, metrics off) and consumer/sinks.py.
+def consume(data: DataStack) -> list[iam.PolicyStatement]:
+    """The KCL 3 daemon (polling retrieval, metrics off) and consumer/sinks.py.
 
-    KCL 2.5.8 calls DescribeStreamSummary and the stream-consumer APIs only for enhanced
-    fan-out, and DeleteItem on leases of shards that ended (after a reshard); docs/kcl.md."""
+    Its three tables exist (the data stack made them, with the lease owner index), so no
+    CreateTable or UpdateTable; which call serves what is in docs/kcl.md."""
+    leases = data.lease_table.table_arn
     return [
         statement(
             ["kinesis:ListShards", "kinesis:GetShardIterator", "kinesis:GetRecords"],
-            [stream.stream_arn],
+            [data.stream.stream_arn],
         ),
-        # leases: the table exists (this stack made it), so no CreateTable
         statement(
             [
                 "dynamodb:DescribeTable",
@@ -73,16 +67,40 @@ def consume(
                 "dynamodb:DeleteItem",
                 "dynamodb:Scan",
             ],
-            [leases.table_arn],
+            [leases],
+        ),
+        statement(["dynamodb:Query"], [f"{leases}/index/{LEASE_OWNER_INDEX}"]),
+        # leader lock (DynamoDB lock client) and migration state; nothing scans it
+        statement(
+            [
+                "dynamodb:DescribeTable",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+            ],
+            [data.coordinator_table.table_arn],
+        ),
+        statement(
+            [
+                "dynamodb:DescribeTable",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:Scan",
+            ],
+            [data.worker_metrics_table.table_arn],
         ),
         # ticks in batches of 25, the per-symbol latest quote as a conditional update
-        statement(["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"], [ticks.table_arn]),
+        statement(["dynamodb:BatchWriteItem", "dynamodb:UpdateItem"], [data.ticks_table.table_arn]),
         statement(
             ["s3:PutObject"],
-            [bucket.arn_for_objects(layout.object_pattern(p)) for p in layout.HISTORY_PREFIXES],
+            [
+                data.bucket.arn_for_objects(layout.object_pattern(p))
+                for p in layout.HISTORY_PREFIXES
+            ],
         ),
         key_use(
-            key,
+            data.key,
             ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
             "kinesis",
             "s3",

@@ -21,6 +21,8 @@ DATA_OUTPUTS = {
     "TicksTableName": "STOCKPIPE_TICKS_TABLE",
     "TrendStateTableName": "STOCKPIPE_TREND_STATE_TABLE",
     "ConsumerApplication": "STOCKPIPE_CONSUMER_APPLICATION",
+    "KclCoordinatorTableName": "STOCKPIPE_KCL_COORDINATOR_TABLE",
+    "KclWorkerMetricsTableName": "STOCKPIPE_KCL_WORKER_METRICS_TABLE",
     "GlueDatabase": "STOCKPIPE_GLUE_DATABASE",
     "AthenaWorkGroup": "STOCKPIPE_ATHENA_WORKGROUP",
 }

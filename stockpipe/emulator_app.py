@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 REFUSED = b"refused: the Host header must name the loopback address and port served\n"
 
+from stockpipe import emulator_shard_end
+
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
@@ -138,5 +140,6 @@ class AsgiBridge:
         await send({"type": "http.response.body", "body": content})
 
 
+emulator_shard_end.install()  # closed shards end as on Kinesis (the KCL needs it)
 moto_wsgi = DomainDispatcherApplication(create_backend_app)
 app = AsgiBridge(moto_wsgi)

@@ -75,3 +75,25 @@ def deploy_data_stack(name: str = "stockpipe") -> dict[str, str]:
         time.sleep(0.5)
     assert status == "CREATE_COMPLETE", status
     return stack_outputs(cloudformation, stack)
+
+
+def consumer_service(tasks: int, max_tasks: int) -> tuple[str, str]:
+    """What the compute stack makes for the consumer: an ECS service with a scalable target."""
+    ecs = aws.client("ecs")
+    cluster = ecs.create_cluster(clusterName="stockpipe-cluster")["cluster"]["clusterName"]
+    ecs.register_task_definition(
+        family="consumer",
+        containerDefinitions=[{"name": "consumer", "image": "stockpipe-consumer", "memory": 1024}],
+        requiresCompatibilities=["FARGATE"],
+    )
+    ecs.create_service(
+        cluster=cluster, serviceName="consumer", taskDefinition="consumer", desiredCount=tasks
+    )
+    aws.client("application-autoscaling").register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId=f"service/{cluster}/consumer",
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=1,
+        MaxCapacity=max_tasks,
+    )
+    return cluster, "consumer"

@@ -41,10 +41,13 @@ def _kinesis_stream(self: Any) -> str:
 
 
 def _dynamodb_table(self: Any) -> str:
+    """The table, or for a Query/Scan of an index the index (`table/T/index/I`) as AWS does."""
     name = self._get_param("TableName")
     if name is None:
         batch = self._get_param("RequestItems") or {}
         name = next(iter(batch)) if len(batch) == 1 else None
+    if name and (index := self._get_param("IndexName")):
+        name = f"{name}/index/{index}"
     return _arn(self, "dynamodb", f"table/{name}") if name else ANY
 
 

@@ -11,19 +11,14 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from common import aws
 from common.settings import Settings
-from producer.publisher import KinesisPublisher
-from stockpipe import inventory
 from stockpipe.provision import provision
 from tests.factories import ticks
+from tests.kcl.workers import lease_owners, leases, publish, start_worker, stop, stored_ids
 from tests.waiting import wait_for
-
-APPLICATION = "stockpipe-consumer"
 
 
 @pytest.fixture
@@ -31,49 +26,6 @@ def four_shards(aws_env: str) -> Settings:
     settings = Settings(shard_count=4)
     provision(settings)
     return settings
-
-
-def start_worker(name: str, logs: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "STOCKPIPE_CONSUMER_FLUSH_AGE_MS": "300",
-        "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000",
-        "STOCKPIPE_KCL_FAILOVER_MS": "10000",
-        "STOCKPIPE_LOG_LEVEL": "INFO",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "consumer"],
-        env=env,
-        stderr=(logs / f"{name}.log").open("wb"),
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def lease_owners() -> Counter[str]:
-    try:
-        items = aws.client("dynamodb").scan(TableName=APPLICATION)["Items"]
-    except Exception:
-        return Counter()
-    return Counter(i.get("leaseOwner", {}).get("S", "") for i in items)
-
-
-def publish(batch: list[Any], pause_s: float = 0.0) -> None:
-    with KinesisPublisher(aws.client("kinesis"), "stockpipe-ticks", linger_s=0.02) as pub:
-        for i, tick in enumerate(batch):
-            pub.send(tick)
-            if pause_s and i % 50 == 49:
-                time.sleep(pause_s)
-
-
-def stored_ids(settings: Settings) -> tuple[list[str], list[str]]:
-    dynamo = inventory.dynamodb_tick_ids(aws.client("dynamodb"), settings.ticks_table)
-    frame = inventory.parquet_frame(aws.client("s3"), settings.bucket, ["id"])
-    return dynamo, frame["id"].to_list() if frame.height else []
-
-
-def kill_group(worker: subprocess.Popen[bytes], sig: int) -> None:
-    os.killpg(worker.pid, sig)
 
 
 def test_two_workers_split_leases_and_one_survives_sigkill_of_the_other(
@@ -94,7 +46,7 @@ def test_two_workers_split_leases_and_one_survives_sigkill_of_the_other(
         time.sleep(2)
         victim = "a" if any(f"-{workers['a'].pid}-" in o for o in owners) else "b"
         survivor = "b" if victim == "a" else "a"
-        kill_group(workers[victim], signal.SIGKILL)
+        stop(workers[victim], signal.SIGKILL)
         workers[victim].wait(timeout=10)
         feeder.join()
         # THEN the survivor takes all four leases and every tick lands exactly once
@@ -113,15 +65,12 @@ def test_two_workers_split_leases_and_one_survives_sigkill_of_the_other(
         # AND a SIGTERM shuts the survivor down gracefully, checkpoints written
         workers[survivor].send_signal(signal.SIGTERM)
         assert workers[survivor].wait(timeout=60) == 0  # clean stop, see docs/kcl.md
-        checkpoints = [
-            i["checkpoint"]["S"]
-            for i in aws.client("dynamodb").scan(TableName=APPLICATION)["Items"]
-        ]
+        checkpoints = [i["checkpoint"]["S"] for i in leases()]
         assert "TRIM_HORIZON" not in checkpoints
     finally:
         for worker in workers.values():
             if worker.poll() is None:
-                kill_group(worker, signal.SIGKILL)
+                stop(worker, signal.SIGKILL)
                 worker.wait()
 
 
@@ -148,4 +97,4 @@ def test_stockpipe_consume_kcl_processes_ticks_and_stops_cleanly(
         assert worker.wait(timeout=60) == 0
     finally:
         if worker.poll() is None:
-            kill_group(worker, signal.SIGKILL)
+            stop(worker, signal.SIGKILL)

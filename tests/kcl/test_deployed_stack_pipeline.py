@@ -43,7 +43,9 @@ NOT_EXERCISED = {
         "kms:Decrypt": KMS,
         "kms:GenerateDataKey": KMS,
         "kms:DescribeKey": KMS,
-        "dynamodb:DeleteItem": "the KCL deletes the leases of shards that ended (a reshard)",
+        "dynamodb:DeleteItem": "used on the coordinator table (leader lock release) but not "
+        "on the leases (the KCL deletes those of shards that ended: a reshard) nor on the worker "
+        "metrics (rows of workers gone for staleWorkerMetricsEntryCleanupDuration, 1 day)",
     },
     "trend": {
         "kms:Decrypt": KMS,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from common import aws
-from tests.deployed_stack import deploy_data_stack
+from tests.deployed_stack import consumer_service, deploy_data_stack
 
 STOCKPIPE = [sys.executable, "-m", "stockpipe"]
 
@@ -34,28 +34,6 @@ def stockpipe(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def outputs() -> dict[str, str]:
     return deploy_data_stack()
-
-
-def consumer_service(tasks: int, max_tasks: int) -> tuple[str, str]:
-    """What the compute stack makes for the consumer: an ECS service with a scalable target."""
-    ecs = aws.client("ecs")
-    cluster = ecs.create_cluster(clusterName="stockpipe-cluster")["cluster"]["clusterName"]
-    ecs.register_task_definition(
-        family="consumer",
-        containerDefinitions=[{"name": "consumer", "image": "stockpipe-consumer", "memory": 1024}],
-        requiresCompatibilities=["FARGATE"],
-    )
-    ecs.create_service(
-        cluster=cluster, serviceName="consumer", taskDefinition="consumer", desiredCount=tasks
-    )
-    aws.client("application-autoscaling").register_scalable_target(
-        ServiceNamespace="ecs",
-        ResourceId=f"service/{cluster}/consumer",
-        ScalableDimension="ecs:service:DesiredCount",
-        MinCapacity=1,
-        MaxCapacity=max_tasks,
-    )
-    return cluster, "consumer"
 
 
 def scalable_target(cluster: str, service: str) -> dict[str, Any]:

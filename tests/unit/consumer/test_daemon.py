@@ -25,7 +25,7 @@ def test_properties_for_real_aws_have_no_endpoints() -> None:
     assert (p["streamName"], p["applicationName"], p["regionName"]) == ("s", "app", "eu-west-1")
     assert p["retrievalMode"] == "POLLING" and p["metricsLevel"] == "NONE"
     assert p["callProcessRecordsEvenForEmptyRecordList"] == "true"
-    assert p["AWSCredentialsProvider"] == "DefaultAWSCredentialsProviderChain"
+    assert p["AwsCredentialsProvider"] == "DefaultCredentialsProvider"  # KCL 3: SDK v2 names
     assert not {"kinesisEndpoint", "dynamoDBEndpoint"} & p.keys()
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from aws_cdk.assertions import Match
 
 from common import history_tables, tables
+from common.settings import Settings
 from tests.unit.deploy.conftest import Synth
 
 # actions AWS cannot scope to a resource; everything else must name one
@@ -134,7 +135,7 @@ def test_ticks_table_matches_the_code_contract(synth: Synth) -> None:
 def test_every_table_has_pitr_and_customer_managed_encryption(synth: Synth) -> None:
     data, _ = synth()
     found = resources(data, "AWS::DynamoDB::Table")
-    assert len(found) == 3  # ticks, trend state, KCL leases
+    assert len(found) == 5  # ticks, trend state, KCL leases, coordinator state, worker metrics
     for table in found.values():
         props = table["Properties"]
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
@@ -143,14 +144,45 @@ def test_every_table_has_pitr_and_customer_managed_encryption(synth: Synth) -> N
         assert "KMSMasterKeyId" in sse
 
 
-def test_lease_table_has_the_kcl_schema_and_its_name_is_the_consumer_application(
+def test_kcl_3_tables_have_the_kcl_schemas_and_reach_the_consumer_by_name(
     synth: Synth,
 ) -> None:
     data, compute = synth()
     data.has_resource_properties(
         "AWS::DynamoDB::Table",
-        {"KeySchema": [{"AttributeName": "leaseKey", "KeyType": "HASH"}]},
+        {
+            "KeySchema": [{"AttributeName": "leaseKey", "KeyType": "HASH"}],
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": "LeaseOwnerToLeaseKeyIndex",
+                    "KeySchema": [
+                        {"AttributeName": "leaseOwner", "KeyType": "HASH"},
+                        {"AttributeName": "leaseKey", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            ],
+        },
     )
+    for key in ("key", "wid"):  # coordinator state, worker metrics
+        data.has_resource_properties(
+            "AWS::DynamoDB::Table", {"KeySchema": [{"AttributeName": key, "KeyType": "HASH"}]}
+        )
+    for variable in ("STOCKPIPE_KCL_COORDINATOR_TABLE", "STOCKPIPE_KCL_WORKER_METRICS_TABLE"):
+        compute.has_resource_properties(
+            "AWS::ECS::TaskDefinition",
+            {
+                "ContainerDefinitions": [
+                    Match.object_like(
+                        {
+                            "Environment": Match.array_with(
+                                [{"Name": variable, "Value": Match.any_value()}]
+                            )
+                        }
+                    )
+                ]
+            },
+        )
     compute.has_resource_properties(
         "AWS::ECS::TaskDefinition",
         {
@@ -306,7 +338,8 @@ def test_roles_allow_exactly_the_calls_the_code_makes(synth: Synth) -> None:
         "kinesis:ListShards",
         "kinesis:GetShardIterator",
         "kinesis:GetRecords",
-        # the lease table (no CreateTable: the stack makes it) and the ticks table
+        # the KCL 3 tables (no CreateTable/UpdateTable: the stack makes them), the ticks table
+        "dynamodb:Query",
         "dynamodb:DescribeTable",
         "dynamodb:Scan",
         "dynamodb:GetItem",
@@ -374,3 +407,15 @@ def test_nat_is_an_option_with_private_tasks(synth: Synth) -> None:
     for service in resources(compute, "AWS::ECS::Service").values():
         network = service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
         assert network["AssignPublicIp"] == "DISABLED"
+
+
+def test_the_consumer_stop_timeout_covers_the_kcl_shutdown_grace(synth: Synth) -> None:
+    _, compute = synth()
+    (consumer,) = [
+        c
+        for t in resources(compute, "AWS::ECS::TaskDefinition").values()
+        for c in t["Properties"]["ContainerDefinitions"]
+        if any(e["Name"] == "STOCKPIPE_CONSUMER_APPLICATION" for e in c["Environment"])
+    ]
+    grace_s = Settings().kcl_shutdown_grace_ms / 1000
+    assert consumer["StopTimeout"] >= grace_s + 2 * Settings().consumer_flush_age_ms / 1000 + 10
