@@ -31,11 +31,11 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 
+from stockpipe import emulator_shard_end
+
 log = logging.getLogger(__name__)
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 REFUSED = b"refused: the Host header must name the loopback address and port served\n"
-
-from stockpipe import emulator_shard_end
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Receive = Callable[[], Any]
