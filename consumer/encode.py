@@ -1,7 +1,7 @@
 """Serialise a batch for each destination: pure functions returning keys and bytes/items.
 
-Object keys derive from the shard and the first sequence number of the rows in the object,
-so a replay after a crash overwrites what the crashed run wrote (docs/consumer.md proves why
+Object keys derive from the shard and the first record (in stream order) of the rows in the
+object, so a replay after a crash overwrites what the crashed run wrote (docs/consumer.md proves why
 no duplicate survives).
 """
 
@@ -21,16 +21,21 @@ from consumer.batch import Batch, DeadLetter, partition_date
 PARQUET_COLUMNS = [name for name, _type in TICK_COLUMNS]
 
 
-def _first_sequence(sequence_numbers: list[str]) -> str:
-    return min(sequence_numbers, key=int)
+def _first_record(positions: list[tuple[str, int]]) -> tuple[int, str]:
+    """(arrival ms, sequence number) of the earliest record in stream order."""
+    sequence, arrival = min(positions, key=lambda p: int(p[0]))
+    return arrival, sequence
 
 
 def parquet_objects(batch: Batch) -> list[tuple[str, bytes]]:
-    """One zstd Parquet object per event-time date: `ticks/dt=D/<shard>-<first seq>.parquet`."""
+    """One zstd Parquet object per event-time date, keyed by its first record in stream order:
+    `ticks/dt=D/<shard>-<arrival ms>-<sequence>.parquet`."""
     objects = []
     for (dt,), part in batch.ticks.partition_by("dt", as_dict=True, maintain_order=True).items():
-        first = _first_sequence(part["sequence_number"].to_list())
-        key = layout.tick_object_key(dt, batch.shard_id, first)
+        arrival, first = _first_record(
+            list(zip(part["sequence_number"], part["arrival_ms"], strict=True))
+        )
+        key = layout.tick_object_key(dt, batch.shard_id, arrival, first)
         objects.append((key, encode_parquet(part.select(PARQUET_COLUMNS))))
     return objects
 
@@ -98,9 +103,9 @@ def dead_letter_objects(batch: Batch) -> list[tuple[str, bytes]]:
         by_date.setdefault(partition_date(letter.arrival_ms), []).append(letter)
     objects = []
     for dt, letters in by_date.items():
-        first = _first_sequence([d.sequence_number for d in letters])
+        arrival, first = _first_record([(d.sequence_number, d.arrival_ms) for d in letters])
         body = b"".join(orjson.dumps(dead_letter_record(d)) + b"\n" for d in letters)
-        objects.append((layout.dead_letter_object_key(dt, batch.shard_id, first), body))
+        objects.append((layout.dead_letter_object_key(dt, batch.shard_id, arrival, first), body))
     return objects
 
 

@@ -31,7 +31,13 @@ class SinkError(RuntimeError):
 
 
 class BatchSink(Protocol):
-    def write(self, batch: Batch) -> None: ...
+    """The two paths of docs/consumer.md: `write_hot` per GetRecords batch, `write_cold` per
+    history flush. `write_hot` returns what history keeps: the batch, minus any record the
+    hot store refused, which it moves to the batch's dead letters (poison isolation)."""
+
+    def write_hot(self, batch: Batch) -> Batch: ...
+
+    def write_cold(self, batch: Batch) -> None: ...
 
 
 class S3Objects:
@@ -117,20 +123,28 @@ class DynamoTicks:
 
 
 class AwsBatchSink:
-    """History to S3 Parquet, dead letters to S3, ticks and latest quotes to DynamoDB."""
+    """Hot: ticks and latest quotes to DynamoDB. Cold: history Parquet and dead letters to S3."""
 
     def __init__(self, s3: S3Objects, dynamo: DynamoTicks, *, ttl_days: int) -> None:
         self._s3 = s3
         self._dynamo = dynamo
         self._ttl_days = ttl_days
 
-    def write(self, batch: Batch) -> None:
+    def write_hot(self, batch: Batch) -> Batch:
+        if not batch.ticks.is_empty():
+            self._dynamo.put_items(encode.dynamodb_items(batch, ttl_days=self._ttl_days))
+            for symbol, ts, price, tick_id in encode.latest_quotes(batch):
+                self._dynamo.update_latest(symbol, ts, price, tick_id)
+        return batch
+
+    def write_cold(self, batch: Batch) -> None:
         for key, body in encode.dead_letter_objects(batch):
             self._s3.put(key, body, "application/x-ndjson")
         if batch.ticks.is_empty():
             return
         for key, body in encode.parquet_objects(batch):
             self._s3.put(key, body, "application/vnd.apache.parquet")
-        self._dynamo.put_items(encode.dynamodb_items(batch, ttl_days=self._ttl_days))
-        for symbol, ts, price, tick_id in encode.latest_quotes(batch):
-            self._dynamo.update_latest(symbol, ts, price, tick_id)
+
+    def write(self, batch: Batch) -> None:
+        """Both paths at once (loading history outside the consumer)."""
+        self.write_cold(self.write_hot(batch))

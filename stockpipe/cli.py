@@ -172,10 +172,6 @@ def demo(
     from stockpipe.demo import percentile, run_demo
 
     settings = _settings(verbose, quiet=json_output)
-    # flush often: the demo is about watching ticks land, not about write efficiency
-    settings = settings.model_copy(
-        update={"consumer_flush_age_ms": min(settings.consumer_flush_age_ms, 500)}
-    )
     with _user_errors(), _target(settings, allow_embedded=True) as target:
         if not target.is_local:
             raise typer.BadParameter("the demo runs on the local stack only")
@@ -194,7 +190,7 @@ def demo(
             disable=json_output,
         ) as bars:
             produced = bars.add_task("produced to Kinesis", total=ticks, extra="")
-            stored = bars.add_task("in S3 + DynamoDB", total=ticks, extra="")
+            stored = bars.add_task("in DynamoDB (S3 at stop)", total=ticks, extra="")
             alerted = bars.add_task("trend alerts (SNS -> SQS)", total=None, extra="")
 
             def show(p: DemoProgress) -> None:
@@ -264,12 +260,12 @@ def consume(
             with tempfile.TemporaryDirectory(prefix="stockpipe-kcl-") as workdir:
                 code = run_daemon(settings, Path(workdir))
             raise typer.Exit(code)
-        from consumer.app import make_processor  # only the consumer's images carry kclpy
+        from consumer.app import processor_factory  # only the consumer's images carry kclpy
         from consumer.local_driver import driver_for
 
         stop = threading.Event()
         stop_on_signals(stop)
-        driver = driver_for(settings, lambda: make_processor(settings))
+        driver = driver_for(settings, processor_factory(settings))
         driver.run(stop)
         err.print(f"stopped after {driver.records_delivered} record(s)")
 
