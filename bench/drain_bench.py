@@ -8,8 +8,9 @@ default settings, the same processor and sinks as `stockpipe consume`) from proc
 until every record is written to DynamoDB and the history flushed at its stop. The parent
 reads the child's CPU seconds from wait4 (the emulator, another process, is excluded).
 In the same run, the emulator's bare BatchWriteItem ceiling: pre-built items, 25 per call,
-one client, one thread. `--profile F` runs the child under cProfile (its CPU figure is then
-inflated: profile and measure in separate runs).
+one client, one thread. A second child run on the drained stream gives the fixed cost (start,
+clients, stop) apart from the per-tick cost. `--profile F` runs the child under cProfile
+(its CPU figure is then inflated: profile and measure in separate runs).
 """
 
 from __future__ import annotations
@@ -112,6 +113,9 @@ def main() -> None:
         fill(settings, args.ticks)
         result["fill_s"] = time.perf_counter() - started
         result["drain"] = drain(settings, args.ticks, args.profile)
+        idle = drain(settings, 0, None)  # start, read nothing new, stop: the fixed cost
+        result["startup_cpu_s"] = idle["cpu_s"]
+        result["steady_ticks_per_cpu_s"] = args.ticks / (result["drain"]["cpu_s"] - idle["cpu_s"])
         result["batch_write_ceiling_items_per_s"] = batch_write_ceiling(settings.ticks_table)
         result["drain_vs_ceiling"] = (
             result["drain"]["ticks_per_s"] / result["batch_write_ceiling_items_per_s"]
