@@ -113,7 +113,9 @@ class ConsumerSettings(ServiceSettings):
         default=300_000, ge=0, description="longest a row waits for its Parquet object"
     )
     consumer_cold_max_bytes: int = Field(
-        default=32 * 1024 * 1024, ge=1, description="cold buffer cap per shard; reaching it flushes"
+        default=16 * 1024 * 1024,
+        ge=1,
+        description="history buffer cap per shard; reaching it flushes",
     )
     consumer_max_records: int = Field(default=1000, ge=1, le=10_000, description="per GetRecords")
     consumer_poll_ms: int = Field(default=250, ge=0, description="idle time between reads")

@@ -48,7 +48,7 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
         self,
         sink: BatchSink,
         *,
-        cold_max_bytes: int = 32 * 1024 * 1024,
+        cold_max_bytes: int = 16 * 1024 * 1024,
         cold_age_s: float = 300.0,
         checkpoint_retry: RetryPolicy = CHECKPOINT_RETRY,
         monotonic: Callable[[], float] = time.monotonic,
