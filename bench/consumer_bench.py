@@ -1,14 +1,14 @@
 """Consumer benchmark: core throughput without the network, and put-to-DynamoDB latency.
 
     .venv/bin/python -m bench.consumer_bench [--ticks 100000] [--rate 200] [--seconds 15]
-                                             [--flush-age-ms 250] [--skip-kcl]
+                                             [--skip-kcl]
 
 Part 1 (one core, no network): decode + validate + de-duplicate + transform (polars),
 Parquet encoding (zstd), DynamoDB item building, in flush-sized chunks.
-Part 2 (emulator over HTTP): ticks are put at a steady rate in small PutRecords calls; a
-poller queries DynamoDB for new items every 50 ms; latency = first seen in DynamoDB - put
-returned. Run once with the local driver, once with one real KCL MultiLangDaemon worker.
-The poller's period bounds the resolution (~50-100 ms).
+Part 2 (emulator over HTTP, default settings: the hot path writes DynamoDB per GetRecords
+batch): ticks are put at a steady rate in small PutRecords calls; latency = the item's
+DynamoDB stream record time (ms, stamped by the emulator at write) - put returned. Run once
+with the local driver, once with one real KCL MultiLangDaemon worker.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from common import aws
 from common.settings import Settings
 from common.tick import Tick, make_tick
 from consumer import encode
-from consumer.app import make_processor
+from consumer.app import processor_factory
 from consumer.batch import InRecord, PriceMemory, build_batch
 from consumer.local_driver import driver_for
 from producer.sources.synthetic import SyntheticSource
@@ -147,7 +147,7 @@ def latency(
     stop = threading.Event()
     worker: subprocess.Popen[bytes] | None = None
     if mode == "local":
-        driver = driver_for(settings, lambda: make_processor(settings))
+        driver = driver_for(settings, processor_factory(settings))
         runner = threading.Thread(target=driver.run, args=(stop,))
         runner.start()
     else:
@@ -179,7 +179,6 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=100_000, help="ticks for the core part")
     parser.add_argument("--rate", type=float, default=200, help="ticks/s for the latency part")
     parser.add_argument("--seconds", type=float, default=15, help="duration of each latency run")
-    parser.add_argument("--flush-age-ms", type=int, default=250, help="consumer flush age")
     parser.add_argument(
         "--skip-kcl", action="store_true", help="latency with the local driver only"
     )
@@ -197,7 +196,6 @@ def main() -> None:
         results["latency_setup"] = {
             "rate_ticks_per_s": args.rate,
             "seconds": args.seconds,
-            "flush_age_ms": args.flush_age_ms,
             "shards": 2,
         }
         modes = ["local"] if args.skip_kcl else ["local", "kcl"]
@@ -208,7 +206,6 @@ def main() -> None:
                 ticks_table=f"bench-{mode}-ticks",
                 bucket=f"bench-{mode}",
                 consumer_application=f"bench-{mode}-consumer",
-                consumer_flush_age_ms=args.flush_age_ms,
             )
             results[f"latency_{mode}"] = latency(
                 mode, settings, args.rate, args.seconds, seed, logs
