@@ -15,6 +15,7 @@ import argparse
 import json
 import resource
 import threading
+import time
 from typing import Any
 
 from bench.consumer_bench import synthetic_ticks
@@ -38,13 +39,15 @@ class EncodingSink:
         return batch
 
     def write_cold(self, batch: Batch) -> None:
-        full = rss_mb()
+        full, started = rss_mb(), time.process_time()
         objects = encode.parquet_objects(batch)
+        encode_cpu_s = time.process_time() - started
         self.flushes.append(
             {
                 "rows": batch.ticks.height,
                 "objects": len(objects),
                 "parquet_mb": sum(len(b) for _, b in objects) / 2**20,
+                "encode_cpu_s": encode_cpu_s,
                 "rss_full_buffer_mb": full,
                 "rss_after_encoding_mb": rss_mb(),
             }
