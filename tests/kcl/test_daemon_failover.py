@@ -36,7 +36,7 @@ def four_shards(aws_env: str) -> Settings:
 def start_worker(name: str, logs: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        "STOCKPIPE_CONSUMER_FLUSH_AGE_MS": "300",
+        "STOCKPIPE_CONSUMER_COLD_AGE_MS": "300",
         "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000",
         "STOCKPIPE_KCL_FAILOVER_MS": "10000",
         "STOCKPIPE_LOG_LEVEL": "INFO",
@@ -133,7 +133,7 @@ def test_stockpipe_consume_kcl_processes_ticks_and_stops_cleanly(
     env = {
         **os.environ,
         "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000",
-        "STOCKPIPE_CONSUMER_FLUSH_AGE_MS": "300",
+        "STOCKPIPE_CONSUMER_COLD_AGE_MS": "300",
     }
     worker = subprocess.Popen(
         [sys.executable, "-m", "stockpipe", "consume", "--kcl"],
