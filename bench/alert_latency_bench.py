@@ -19,18 +19,16 @@ table's stream (per symbol, how far each tick's event time is behind the latest 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.consumer_bench import percentiles
+from bench.consumer_bench import percentiles, save, start_kcl_worker
 from bench.producer_bench import machine
 from common import aws, tables
 from common.settings import Settings
@@ -101,13 +99,7 @@ def run(settings: Settings, args: argparse.Namespace, logs: Path) -> dict[str, A
         driver = driver_for(settings, processor_factory(settings))
         threads.append(threading.Thread(target=driver.run, args=(stop,)))
     else:
-        env = {**os.environ, **settings.to_env(), "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000"}
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "consumer"],
-            env=env,
-            stderr=(logs / "alert-kcl-worker.log").open("wb"),
-            start_new_session=True,
-        )
+        worker = start_kcl_worker(settings, logs / "alert-kcl-worker.log")
     received: list[tuple[Any, float]] = []
 
     def listen() -> None:
@@ -182,8 +174,7 @@ def main() -> None:
         stack.use_endpoint(emu.endpoint)
         result["latency"] = run(Settings(), args, logs)
     result["load_after"] = os.getloadavg()
-    print(json.dumps(result, indent=2, default=lambda v: round(v, 2)))
-    (logs / f"alert-latency-{args.mode}.json").write_text(json.dumps(result, indent=2))
+    save(f"alert-latency-{args.mode}", result)
 
 
 if __name__ == "__main__":

@@ -137,6 +137,25 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99), "n": len(ordered)}
 
 
+def start_kcl_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    """One real KCL worker (`python -m consumer`) with these settings; stop it by its group."""
+    env = {**os.environ, **settings.to_env(), "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "consumer"],
+        env=env,
+        stderr=log.open("wb"),
+        start_new_session=True,
+    )
+
+
+def save(name: str, results: dict[str, Any]) -> None:
+    """Print the results and keep them in bench/results/<name>.json."""
+    print(json.dumps(results, indent=2, default=lambda v: round(v, 2)))
+    out = Path("bench/results")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2))
+
+
 def latency(
     mode: str, settings: Settings, rate: float, seconds: float, seed: int, logs: Path
 ) -> dict[str, float]:
@@ -151,13 +170,7 @@ def latency(
         runner = threading.Thread(target=driver.run, args=(stop,))
         runner.start()
     else:
-        env = {**os.environ, **settings.to_env(), "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000"}
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "consumer"],
-            env=env,
-            stderr=(logs / "kcl-worker.log").open("wb"),
-            start_new_session=True,
-        )
+        worker = start_kcl_worker(settings, logs / "kcl-worker.log")
     try:
         put_steadily(warm, 100, settings.stream_name)  # wait until the consumer is live
         watcher.wait_for([t.id for t in warm], 180)

@@ -16,7 +16,6 @@ clients, stop) apart from the per-tick cost. `--profile F` runs the child under 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.consumer_bench import synthetic_ticks
+from bench.consumer_bench import save, synthetic_ticks
 from bench.producer_bench import machine
 from common import aws, tables
 from common.settings import Settings
@@ -121,10 +120,7 @@ def main() -> None:
             result["drain"]["ticks_per_s"] / result["batch_write_ceiling_items_per_s"]
         )
     result["load_after"] = os.getloadavg()
-    print(json.dumps(result, indent=2, default=lambda v: round(v, 2)))
-    out = Path("bench/results")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"drain-{args.ticks}.json").write_text(json.dumps(result, indent=2))
+    save(f"drain-{args.ticks}", result)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from bench.consumer_bench import save
 from bench.producer_bench import machine
 from common import aws, layout
 from common.settings import Settings
@@ -92,10 +91,7 @@ def main() -> None:
         stack.use_endpoint(emu.endpoint)
         result["history"] = run(Settings(shard_count=args.shards), args.minutes, args.rate)
     result["load_after"] = os.getloadavg()
-    print(json.dumps(result, indent=2))
-    out = Path("bench/results")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "history-layout.json").write_text(json.dumps(result, indent=2))
+    save("history-layout", result)
 
 
 if __name__ == "__main__":
