@@ -54,11 +54,9 @@ def core(n: int, chunk: int = 5000) -> dict[str, float]:
     parquet_bytes = 0
     for start in range(0, n, chunk):
         t0 = time.perf_counter()
-        batch = build_batch(
-            records[start : start + chunk], "shardId-000000000000", memory, now_s=now
-        )
+        batch = build_batch(records[start : start + chunk], "shardId-000000000000", memory)
         t1 = time.perf_counter()
-        parquet_bytes += sum(len(body) for _, body in encode.parquet_objects(batch))
+        parquet_bytes += sum(len(o.body) for o in encode.parquet_objects(batch)[0])
         t2 = time.perf_counter()
         encode.dynamodb_items(batch, ttl_days=7)
         t3 = time.perf_counter()

@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from common.tick import MAX_FUTURE_SKEW_MS
+
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "NVDA")
 ENV_PREFIX = "STOCKPIPE_"
 BAR_LENGTHS = ("30s", "1m", "5m", "15m", "1h", "1d")
@@ -120,6 +122,11 @@ class ConsumerSettings(ServiceSettings):
     consumer_max_records: int = Field(default=1000, ge=1, le=10_000, description="per GetRecords")
     consumer_poll_ms: int = Field(default=250, ge=0, description="idle time between reads")
     ticks_ttl_days: int = Field(default=7, ge=1, description="DynamoDB tick retention")
+    consumer_max_future_skew_ms: int = Field(
+        default=MAX_FUTURE_SKEW_MS,
+        ge=0,
+        description="a tick stamped further ahead of its Kinesis arrival is dead-lettered",
+    )
     kcl_failover_ms: int = Field(default=10_000, ge=1000, description="lease expiry")
     kcl_shard_sync_ms: int = Field(
         default=10_000, ge=1000, description="shard sync interval; the first sync also waits this"

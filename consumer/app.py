@@ -32,4 +32,5 @@ def make_processor(settings: ConsumerSettings, sink: BatchSink | None = None) ->
         sink or make_sink(settings),
         cold_max_bytes=settings.consumer_cold_max_bytes,
         cold_age_s=settings.consumer_cold_age_ms / 1000,
+        max_future_skew_ms=settings.consumer_max_future_skew_ms,
     )

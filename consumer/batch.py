@@ -3,17 +3,25 @@
 Everything derives from the records themselves (data, sequence numbers, arrival times), so a
 replayed buffer yields the same rows and the same object keys: sinks overwrite, never
 duplicate.
+
+Poison isolation: any exception while decoding, building rows or enriching a record makes that
+record a dead letter with the exception as its reason (bisection finds it when a step fails as
+a whole), and so does a row whose derived numbers a sink cannot store. The rest of the batch
+goes on. Later stages (encoders, sinks) reject rows with `Batch.reject`, which needs nothing
+but the batch: every row carries its raw record bytes (`data`, never written to a store).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import polars as pl
 
-from common.tick import InvalidTick, Tick, decode_tick
+from common.sink_limits import DYNAMODB_MAX_FLOAT, DYNAMODB_MIN_FLOAT
+from common.tick import MAX_FUTURE_SKEW_MS, InvalidTick, Tick, decode_tick
+from consumer.isolate import bisect, describe
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +64,25 @@ class Batch:
     last_sequence_number: str
     last_sub_sequence_number: int
 
+    def reject(self, reasons: Mapping[str, tuple[str, str]]) -> Batch:
+        """This batch with the rows of these tick ids moved to the dead letters.
+
+        `reasons` maps a tick id to (rule, reason); an encoder or a sink that refuses a row
+        calls this, so the row is dead-lettered with the store's own message.
+        """
+        if not reasons:
+            return self
+        refused = pl.col("id").is_in(list(reasons))
+        letters = [
+            DeadLetter(data, *reasons[tick_id], self.shard_id, sequence, arrival)
+            for tick_id, data, sequence, arrival in self.ticks.filter(refused)
+            .select("id", "data", "sequence_number", "arrival_ms")
+            .iter_rows()
+        ]
+        return replace(
+            self, ticks=self.ticks.filter(~refused), dead_letters=[*self.dead_letters, *letters]
+        )
+
 
 TICK_SCHEMA = {
     "id": pl.String,
@@ -66,7 +93,10 @@ TICK_SCHEMA = {
     "source": pl.String,
     "sequence_number": pl.String,
     "arrival_ms": pl.Int64,
+    "data": pl.Binary,  # the raw record, for dead-lettering a row later; never stored
 }
+# every number a DynamoDB tick item carries as a float (ints are Int64: always storable)
+FLOAT_COLUMNS = ("price", "change", "change_pct")
 
 
 def build_batch(
@@ -74,9 +104,13 @@ def build_batch(
     shard_id: str,
     memory: PriceMemory,
     *,
-    now_s: float,
+    max_future_skew_ms: int = MAX_FUTURE_SKEW_MS,
 ) -> Batch:
-    """Validate, de-duplicate, enrich. `now_s` only bounds event times (far-future check)."""
+    """Validate, de-duplicate, enrich; isolate every record that fails on the way.
+
+    Event times are judged against each record's own arrival time (`max_future_skew_ms`), so a
+    replay classifies every record the same way.
+    """
     if not records:
         raise ValueError("build_batch needs at least one record")
     valid: list[tuple[Tick, InRecord]] = []
@@ -84,34 +118,39 @@ def build_batch(
     seen: set[str] = set()
     for record in records:
         try:
-            tick = decode_tick(record.data, clock=lambda: now_s)
-        except InvalidTick as e:
-            dead.append(
-                DeadLetter(
-                    record.data,
-                    e.rule,
-                    e.reason,
-                    shard_id,
-                    record.sequence_number,
-                    record.arrival_ms,
-                )
+            tick = decode_tick(
+                record.data, arrival_ms=record.arrival_ms, max_future_skew_ms=max_future_skew_ms
             )
+        except InvalidTick as e:
+            dead.append(_letter(record, shard_id, e.rule, e.reason))
+            continue
+        except Exception as e:  # any failure is this record's alone
+            dead.append(_letter(record, shard_id, "decode_error", describe(e)))
             continue
         if tick.id in seen:  # a producer retry that had in fact succeeded
             continue
         seen.add(tick.id)
         valid.append((tick, record))
+    frames, failed = bisect(valid, _frame)
+    dead += [_letter(record, shard_id, "transform_error", describe(e)) for (_, record), e in failed]
     last = records[-1]
-    return Batch(
+    batch = Batch(
         shard_id,
-        enrich(_frame(valid), memory),
+        pl.concat(frames) if frames else _frame([]),
         dead,
         last.sequence_number,
         last.sub_sequence_number,
     )
+    return _unstorable_rejected(_enriched(batch, memory))
 
 
-def _frame(valid: list[tuple[Tick, InRecord]]) -> pl.DataFrame:
+def _letter(record: InRecord, shard_id: str, rule: str, reason: str) -> DeadLetter:
+    return DeadLetter(
+        record.data, rule, reason, shard_id, record.sequence_number, record.arrival_ms
+    )
+
+
+def _frame(valid: Sequence[tuple[Tick, InRecord]]) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "id": [t.id for t, _ in valid],
@@ -122,8 +161,51 @@ def _frame(valid: list[tuple[Tick, InRecord]]) -> pl.DataFrame:
             "source": [t.source for t, _ in valid],
             "sequence_number": [r.sequence_number for _, r in valid],
             "arrival_ms": [r.arrival_ms for _, r in valid],
+            "data": [r.data for _, r in valid],
         },
         schema=TICK_SCHEMA,
+    )
+
+
+def _enriched(batch: Batch, memory: PriceMemory) -> Batch:
+    """`enrich` the whole frame; if it fails, the rows that fail alone become dead letters."""
+    frame = batch.ticks
+    parts, failed = bisect(
+        range(frame.height), lambda rows: enrich(frame.slice(rows[0], len(rows)), memory)
+    )
+    reasons = {frame["id"][row]: ("transform_error", describe(e)) for row, e in failed}
+    if len(parts) == 1:
+        ticks = parts[0]
+    elif parts:
+        ticks = pl.concat(parts).sort(["symbol", "event_time_ms", "sequence_number"])
+    else:
+        ticks = enrich(frame.clear(), memory)
+    return replace(batch.reject(reasons), ticks=ticks)
+
+
+def _unstorable_rejected(batch: Batch) -> Batch:
+    """Rows with a float a DynamoDB item cannot hold (e.g. a change that underflows 1E-130)."""
+    bad = ~pl.all_horizontal(
+        pl.col(c).is_null() | dynamodb_storable(pl.col(c)) for c in FLOAT_COLUMNS
+    )
+    reasons = {
+        tick_id: (
+            "unstorable",
+            f"a number is outside DynamoDB's range: price={price!r} "
+            f"change={change!r} change_pct={pct!r}",
+        )
+        for tick_id, price, change, pct in batch.ticks.filter(bad)
+        .select("id", *FLOAT_COLUMNS)
+        .iter_rows()
+    }
+    return batch.reject(reasons)
+
+
+def dynamodb_storable(column: pl.Expr) -> pl.Expr:
+    """Whether each float's repr is a DynamoDB number (NaN and infinities are not)."""
+    magnitude = column.abs()
+    return (magnitude == 0) | (
+        (magnitude >= DYNAMODB_MIN_FLOAT) & (magnitude <= DYNAMODB_MAX_FLOAT)
     )
 
 

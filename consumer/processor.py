@@ -28,9 +28,10 @@ from amazon_kclpy.checkpoint_error import CheckpointError
 from amazon_kclpy.v3 import processor
 
 from common.retry import Retry, RetryPolicy
+from common.tick import MAX_FUTURE_SKEW_MS
 from consumer.batch import Batch, InRecord, PriceMemory, build_batch
 from consumer.history_buffer import HistoryBuffer
-from consumer.sinks import BatchSink, SinkError
+from consumer.sinks import BatchSink
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ EXIT_CHECKPOINT_FAILURE = 4
 # checkpoint throttling: 0.5 s doubling to 2.5 s, no jitter (one writer per lease); then exit
 CHECKPOINT_RETRY = RetryPolicy(max_attempts=6, base_s=0.5, cap_s=2.5, jitter=False)
 _T = TypeVar("_T")
+_A = TypeVar("_A")
 
 
 class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
@@ -51,8 +53,8 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
         cold_max_bytes: int = 16 * 1024 * 1024,
         cold_age_s: float = 300.0,
         checkpoint_retry: RetryPolicy = CHECKPOINT_RETRY,
+        max_future_skew_ms: int = MAX_FUTURE_SKEW_MS,
         monotonic: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._sink = sink
@@ -60,7 +62,7 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
         self._cold_age_s = cold_age_s
         self._checkpoint_retry = Retry(checkpoint_retry, sleep=sleep)
         self._monotonic = monotonic
-        self._wall_clock = wall_clock
+        self._max_future_skew_ms = max_future_skew_ms
         self._memory = PriceMemory()
         self.history = HistoryBuffer("", cold_max_bytes, cold_age_s)
         self.shard_id = ""
@@ -111,8 +113,13 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
         self.stopped = True
 
     def _write_hot(self, records: list[InRecord]) -> None:
-        batch = build_batch(records, self.shard_id, self._memory, now_s=self._wall_clock())
-        kept = self._durably(self._sink.write_hot, batch, "hot write")
+        def build_and_write(records: list[InRecord]) -> Batch:
+            batch = build_batch(
+                records, self.shard_id, self._memory, max_future_skew_ms=self._max_future_skew_ms
+            )
+            return self._sink.write_hot(batch)
+
+        kept = self._durably(build_and_write, records, "hot write")
         self.history.add(kept, len(records), self._monotonic())
 
     def _flush_cold_and_checkpoint(self, checkpointer: Any, *, at_end: bool = False) -> None:
@@ -136,10 +143,12 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
                 checkpointer, (batch.last_sequence_number, batch.last_sub_sequence_number)
             )
 
-    def _durably(self, write: Callable[[Batch], _T], batch: Batch, what: str) -> _T:
+    def _durably(self, write: Callable[[_A], _T], argument: _A, what: str) -> _T:
+        """Run a write; on any failure exit, never return: kclpy would swallow an exception
+        and a later checkpoint would skip the records (SinkError, or a bug)."""
         try:
-            return write(batch)
-        except SinkError:
+            return write(argument)
+        except Exception:
             log.exception(
                 "%s from %s failed; exiting so the shard is re-read from its last checkpoint",
                 what,

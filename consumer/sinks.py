@@ -1,14 +1,18 @@
 """Destinations: S3 objects, DynamoDB items. They only move bytes and items; `encode` makes them.
 
 Every write is idempotent (fixed keys), retried with back-off where AWS reports partial
-failure, and raises SinkError when it cannot be made durable.
+failure, and raises SinkError when it cannot be made durable (throttling, 5xx, connection,
+missing table or bucket, denied access: the process exits and the shard is re-read).
+A store that refuses a record itself (DynamoDB ValidationException, a record-level S3 4xx)
+is different: no retry cures it, so the offending records are isolated by bisection and
+handed back with the store's message, to be dead-lettered (docs/consumer.md).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -18,6 +22,7 @@ from common import tables
 from common.retry import Retry, RetryPolicy
 from consumer import encode
 from consumer.batch import Batch
+from consumer.isolate import bisect
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +31,36 @@ BATCH_WRITE_LIMIT = 25  # DynamoDB's limit; the emulator does not enforce it, so
 WRITE_RETRY = RetryPolicy(max_attempts=8, base_s=0.1, cap_s=2.0)
 
 
+# DynamoDB errors that blame the request's items, not the service or the configuration
+DYNAMODB_ITEM_ERRORS = frozenset({"ValidationException", "SerializationException"})
+DYNAMODB_RETRYABLE = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
+)
+# S3 4xx that blame the object, not throttling (503 SlowDown), credentials or configuration
+S3_OBJECT_ERRORS = frozenset(
+    {"EntityTooLarge", "EntityTooSmall", "InvalidArgument", "KeyTooLongError", "InvalidDigest"}
+)
+
+
 class SinkError(RuntimeError):
     """A write that could not be made durable; the batch must not be checkpointed."""
+
+
+class Refused(Exception):
+    """The store refused what it was given, for a reason no retry changes."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+Rejected = list[tuple[dict[str, Any], str]]
+"""Items a store refused, each with the store's message."""
 
 
 class BatchSink(Protocol):
@@ -48,11 +81,16 @@ class S3Objects:
         self._bucket = bucket
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
+        """Raises Refused for an object S3 will never take, SinkError for everything else."""
         try:
             self._client.put_object(
                 Bucket=self._bucket, Key=key, Body=body, ContentType=content_type
             )
-        except (ClientError, BotoCoreError) as e:
+        except ClientError as e:
+            if e.response["Error"]["Code"] in S3_OBJECT_ERRORS:
+                raise Refused(f"S3 refused s3://{self._bucket}/{key}: {e}") from e
+            raise SinkError(f"S3 put of s3://{self._bucket}/{key} failed: {e}") from e
+        except BotoCoreError as e:
             raise SinkError(f"S3 put of s3://{self._bucket}/{key} failed: {e}") from e
 
 
@@ -71,23 +109,31 @@ class DynamoTicks:
         self._table = table
         self._retry = Retry(replace(WRITE_RETRY, max_attempts=max_attempts), sleep=sleep)
 
-    def put_items(self, items: list[dict[str, Any]]) -> None:
-        for start in range(0, len(items), BATCH_WRITE_LIMIT):
-            self._write_chunk(items[start : start + BATCH_WRITE_LIMIT])
+    def put_items(self, items: list[dict[str, Any]]) -> Rejected:
+        """Write every item DynamoDB accepts; return the refused ones with DynamoDB's message.
 
-    def _write_chunk(self, items: list[dict[str, Any]]) -> None:
+        A chunk refused with ValidationException is bisected down to the items that fail
+        alone (an accepted half is written); retryable failures raise SinkError as before.
+        """
+        rejected: Rejected = []
+        for start in range(0, len(items), BATCH_WRITE_LIMIT):
+            chunk = items[start : start + BATCH_WRITE_LIMIT]
+            _written, refused = bisect(chunk, self._write_chunk, fault=Refused)
+            for item, error in refused:
+                log.warning("%s refused an item: %s", self._table, error)
+                rejected.append((item, str(error)))
+        return rejected
+
+    def _write_chunk(self, items: Sequence[dict[str, Any]]) -> None:
         requests: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in items]
         for _attempt in self._retry.attempts():
             try:
                 response = self._client.batch_write_item(RequestItems={self._table: requests})
             except ClientError as e:
                 code = e.response["Error"]["Code"]
-                if code not in (
-                    "ProvisionedThroughputExceededException",
-                    "ThrottlingException",
-                    "RequestLimitExceeded",
-                    "InternalServerError",
-                ):
+                if code in DYNAMODB_ITEM_ERRORS:
+                    raise Refused(e.response["Error"].get("Message") or str(e)) from e
+                if code not in DYNAMODB_RETRYABLE:
                     raise SinkError(f"BatchWriteItem to {self._table} failed: {e}") from e
             except BotoCoreError as e:
                 log.warning("BatchWriteItem to %s failed (%s); retrying", self._table, e)
@@ -131,20 +177,35 @@ class AwsBatchSink:
         self._ttl_days = ttl_days
 
     def write_hot(self, batch: Batch) -> Batch:
-        if not batch.ticks.is_empty():
-            self._dynamo.put_items(encode.dynamodb_items(batch, ttl_days=self._ttl_days))
-            for symbol, ts, price, tick_id in encode.latest_quotes(batch):
-                self._dynamo.update_latest(symbol, ts, price, tick_id)
+        """Ticks and latest quotes to DynamoDB; the batch comes back with the rows DynamoDB
+        refused (or that cannot become items) moved to its dead letters."""
+        items, rejects = encode.dynamodb_items(batch, ttl_days=self._ttl_days)
+        batch = batch.reject(rejects)
+        refused = self._dynamo.put_items(items)
+        batch = batch.reject({item["id"]["S"]: ("dynamodb_refused", msg) for item, msg in refused})
+        for symbol, ts, price, tick_id in encode.latest_quotes(batch):
+            self._dynamo.update_latest(symbol, ts, price, tick_id)
         return batch
 
     def write_cold(self, batch: Batch) -> None:
+        """History Parquet, then dead letters (with the rows S3 or the encoder refused)."""
+        objects, rejects = encode.parquet_objects(batch)
+        for obj in objects:
+            try:
+                self._s3.put(obj.key, obj.body, "application/vnd.apache.parquet")
+            except Refused as e:
+                rejects |= dict.fromkeys(obj.ids, ("s3_refused", e.message))
+        batch = batch.reject(rejects)
         for key, body in encode.dead_letter_objects(batch):
-            self._s3.put(key, body, "application/x-ndjson")
-        if batch.ticks.is_empty():
-            return
-        for key, body in encode.parquet_objects(batch):
-            self._s3.put(key, body, "application/vnd.apache.parquet")
+            self._dead_letter(key, body)
 
     def write(self, batch: Batch) -> None:
         """Both paths at once (loading history outside the consumer)."""
         self.write_cold(self.write_hot(batch))
+
+    def _dead_letter(self, key: str, body: bytes) -> None:
+        """The last resort may not be refused: if it is, exit and re-read (SinkError)."""
+        try:
+            self._s3.put(key, body, "application/x-ndjson")
+        except Refused as e:
+            raise SinkError(f"dead letters refused: {e}") from e

@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from common import aws
 from common.retry import Retry, RetryPolicy
 from common.settings import ProducerSettings
-from common.tick import Tick
+from common.tick import InvalidTick, Tick
 from producer.batching import MAX_RECORDS_PER_CALL, Entry, batches
 
 log = logging.getLogger(__name__)
@@ -86,8 +86,15 @@ class KinesisPublisher:
         return self
 
     def send(self, tick: Tick) -> None:
-        """Queue one tick; blocks while the buffer is full (backpressure)."""
-        entry = Entry(tick.encode(), tick.symbol)
+        """Queue one tick; blocks while the buffer is full (backpressure).
+
+        Raises InvalidTick (rule `unencodable`) and queues nothing when the tick cannot be
+        encoded: one bad quote is the caller's to count and skip, not the end of the run.
+        """
+        try:
+            entry = Entry(tick.encode(), tick.symbol)
+        except Exception as e:
+            raise InvalidTick("unencodable", f"cannot encode {tick.id}: {e}") from e
         while True:
             if self._closed or self._error is not None:
                 raise PublisherClosed("publisher is closed") from self._error

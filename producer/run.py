@@ -1,6 +1,7 @@
 """The producer loop: read a source, validate each quote, publish the valid ones.
 
-Invalid quotes are counted by rule and logged with their reason; they are never sent.
+Invalid quotes, and ticks the publisher cannot encode, are counted by rule and logged with
+their reason; they are never sent, and the loop goes on.
 """
 
 from __future__ import annotations
@@ -55,12 +56,12 @@ def produce(
         for quote in source.quotes(stop):
             try:
                 tick = make_tick(*quote, source=source.name)
+                publisher.send(tick)
             except InvalidTick as e:
                 stats.rejected_by_rule[e.rule] += 1
                 if stats.rejected <= LOGGED_REJECTIONS:
                     log.warning("rejected quote %s: %s", quote, e.reason)
                 continue
-            publisher.send(tick)
             stats.produced += 1
             if on_tick is not None:
                 on_tick(tick)

@@ -53,11 +53,7 @@ def history(settings: Settings, resources: Resources) -> pl.DataFrame:
         InRecord(b"{broken", str(10**20 + len(records)), 0, 1_763_553_600_000, "X")
     )  # 2025-11-19T12:00Z
     for i in range(0, len(records), 700):  # flushes, as the consumer makes them
-        sink.write(
-            build_batch(
-                records[i : i + 700], "shardId-000000000000", PriceMemory(), now_s=1_764_000_000
-            )
-        )
+        sink.write(build_batch(records[i : i + 700], "shardId-000000000000", PriceMemory()))
     frame = inventory.parquet_frame(aws.client("s3"), settings.bucket)
     return frame.with_columns(pl.col("event_time").dt.strftime("%Y-%m-%d").alias("dt"))
 

@@ -67,7 +67,7 @@ def test_glue_tables_project_partitions_and_match_the_parquet_the_consumer_write
 
     from consumer.batch import InRecord, PriceMemory, build_batch
     from consumer.encode import parquet_objects
-    from tests.factories import NOW_S, a_tick
+    from tests.factories import a_tick
 
     glue = aws.client("glue")
     ticks = glue.get_table(DatabaseName=resources.glue_database, Name="ticks")["Table"]
@@ -82,9 +82,8 @@ def test_glue_tables_project_partitions_and_match_the_parquet_the_consumer_write
         [InRecord(tick.encode(), "1", 0, tick.event_time_ms, "AAPL")],
         "s-1",
         PriceMemory(),
-        now_s=NOW_S,
     )
-    [(_key, body)] = parquet_objects(batch)
+    [(_key, body, _ids)], _rejects = parquet_objects(batch)
     schema = pl.read_parquet(io.BytesIO(body)).schema
     athena_type = {pl.String: "string", pl.Int64: "bigint", pl.Float64: "double"}
     columns = ticks["StorageDescriptor"]["Columns"]

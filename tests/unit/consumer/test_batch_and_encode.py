@@ -10,9 +10,9 @@ import pytest
 
 from common import tables
 from consumer import encode
-from consumer.batch import InRecord, PriceMemory, build_batch
+from consumer.batch import Batch, InRecord, PriceMemory, build_batch
 from consumer.sinks import DynamoTicks, SinkError
-from tests.factories import NOW_MS, NOW_S, a_tick
+from tests.factories import NOW_MS, a_tick
 
 DAY_MS = 86_400_000
 MIDNIGHT = NOW_MS - NOW_MS % DAY_MS  # 2025-11-24T00:00Z
@@ -24,7 +24,7 @@ def rec(tick: Any, seq: int, arrival_ms: int | None = None) -> InRecord:
 
 
 def batch_of(*records: InRecord, memory: PriceMemory | None = None) -> Any:
-    return build_batch(list(records), "shardId-000000000001", memory or PriceMemory(), now_s=NOW_S)
+    return build_batch(list(records), "shardId-000000000001", memory or PriceMemory())
 
 
 def test_change_is_against_the_previous_price_of_the_same_symbol_across_batches() -> None:
@@ -70,7 +70,9 @@ def test_one_parquet_object_per_date_keyed_by_its_first_record_in_stream_order()
         rec(a_tick(event_time_ms=MIDNIGHT + 1000), 9, arrival_ms=MIDNIGHT + 4),
         rec(a_tick(event_time_ms=MIDNIGHT - 2000), 120, arrival_ms=MIDNIGHT + 6),
     )
-    objects = dict(encode.parquet_objects(batch))
+    made, rejects = encode.parquet_objects(batch)
+    objects = {o.key: o.body for o in made}
+    assert rejects == {}
     before, after = "ticks/dt=2025-11-23/", "ticks/dt=2025-11-24/"
     assert sorted(objects) == [
         f"{before}shardId-000000000001-{MIDNIGHT + 5:013d}-17.parquet",
@@ -90,11 +92,14 @@ def test_a_stream_that_restarts_its_sequence_numbers_writes_new_keys() -> None:
     first = batch_of(rec(tick, 1, arrival_ms=MIDNIGHT + 2000))
     second = batch_of(rec(tick, 1, arrival_ms=MIDNIGHT + 3_600_000))
     # THEN their objects do not collide, while a replay of the same record keeps its key
-    assert (
-        dict(encode.parquet_objects(first)).keys().isdisjoint(dict(encode.parquet_objects(second)))
-    )
+    def keys(batch: Batch) -> set[str]:
+        made, rejects = encode.parquet_objects(batch)
+        assert rejects == {}
+        return {o.key for o in made}
+
+    assert keys(first).isdisjoint(keys(second))
     again = batch_of(rec(tick, 1, arrival_ms=MIDNIGHT + 2000))
-    assert encode.parquet_objects(first) == encode.parquet_objects(again)
+    assert keys(first) == keys(again)
 
 
 def test_replaying_a_buffer_gives_identical_objects_and_items() -> None:
@@ -106,7 +111,9 @@ def test_replaying_a_buffer_gives_identical_objects_and_items() -> None:
 
 def test_dynamodb_item_keys_ttl_and_numbers() -> None:
     tick = a_tick(price=229.87, event_time_ms=MIDNIGHT + 5)
-    [item] = encode.dynamodb_items(batch_of(rec(tick, 1, arrival_ms=MIDNIGHT + 1000)), ttl_days=7)
+    [item], _ = encode.dynamodb_items(
+        batch_of(rec(tick, 1, arrival_ms=MIDNIGHT + 1000)), ttl_days=7
+    )
     assert item[tables.PARTITION_KEY] == {"S": "AAPL"}
     assert item[tables.SORT_KEY] == {"S": f"{MIDNIGHT + 5:016d}#{tick.id}"}
     assert item["price"] == {"N": "229.87"}

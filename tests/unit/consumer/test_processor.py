@@ -54,7 +54,6 @@ def make(sink: MemorySink, clock: FakeClock | None = None, **kwargs: object) -> 
     processor = TickProcessor(
         sink,
         monotonic=clock or FakeClock(),
-        wall_clock=lambda: 1_764_000_000.0,
         sleep=lambda s: None,
         **kwargs,
     )  # type: ignore[arg-type]
@@ -241,3 +240,50 @@ def test_nothing_is_written_to_stdout(capsys: pytest.CaptureFixture[str]) -> Non
     deliver(processor, [*records(3), msg.record(b"bad", 9)])
     msg.shutdown_requested().dispatch(RecordingCheckpointer(), processor)
     assert capsys.readouterr().out == ""
+
+
+def test_event_time_is_judged_against_the_records_arrival_not_a_clock() -> None:
+    # GIVEN ticks stamped 1 min and 6 min after their Kinesis arrival (default skew: 5 min)
+    tick = ticks(1)[0]
+    arrival = tick.event_time_ms - 60_000
+    sink = MemorySink()
+    processor = make(sink)
+    deliver(
+        processor,
+        [msg.record(tick.encode(), 1, arrival_ms=arrival), msg.record(tick.encode(), 2, arrival)],
+    )
+    late = tick.event_time_ms - 6 * 60_000
+    deliver(processor, [msg.record(tick.encode(), 3, late), msg.record(tick.encode(), 4, late)])
+    # THEN the first two are kept (once), the other two are dead letters, on every replay
+    first, second = sink.hot
+    assert first.ticks.height == 1 and first.dead_letters == []
+    assert second.ticks.height == 0
+    assert [(d.rule, d.sequence_number) for d in second.dead_letters] == [
+        ("bad_time", "3"),
+        ("bad_time", "4"),
+    ]
+
+
+def test_the_skew_bound_is_a_setting() -> None:
+    tick = ticks(1)[0]
+    sink = MemorySink()
+    processor = make(sink, max_future_skew_ms=0)
+    deliver(processor, [msg.record(tick.encode(), 1, arrival_ms=tick.event_time_ms - 1)])
+    [written] = sink.hot
+    assert [d.rule for d in written.dead_letters] == ["bad_time"]
+
+
+@pytest.mark.parametrize("path", ["write_hot", "write_cold"])
+def test_an_unexpected_error_in_a_write_exits_instead_of_growing_the_buffer(path: str) -> None:
+    class BrokenSink(MemorySink):
+        def broken(self, batch: Batch) -> Batch:
+            raise KeyError("a bug, not a SinkError")
+
+    sink = BrokenSink()
+    setattr(sink, path, sink.broken)
+    processor = make(sink, cold_max_bytes=1)
+    checkpointer = RecordingCheckpointer()
+    with pytest.raises(SystemExit) as exited:
+        msg.process_records(records(3)).dispatch(checkpointer, processor)
+    assert exited.value.code == EXIT_SINK_FAILURE
+    assert checkpointer.calls == []
