@@ -91,6 +91,7 @@ def test_a_stream_that_restarts_its_sequence_numbers_writes_new_keys() -> None:
     tick = a_tick(event_time_ms=MIDNIGHT + 1000)
     first = batch_of(rec(tick, 1, arrival_ms=MIDNIGHT + 2000))
     second = batch_of(rec(tick, 1, arrival_ms=MIDNIGHT + 3_600_000))
+
     # THEN their objects do not collide, while a replay of the same record keeps its key
     def keys(batch: Batch) -> set[str]:
         made, rejects = encode.parquet_objects(batch)
