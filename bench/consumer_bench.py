@@ -1,14 +1,14 @@
 """Consumer benchmark: core throughput without the network, and put-to-DynamoDB latency.
 
     .venv/bin/python -m bench.consumer_bench [--ticks 100000] [--rate 200] [--seconds 15]
-                                             [--flush-age-ms 250] [--skip-kcl]
+                                             [--skip-kcl]
 
 Part 1 (one core, no network): decode + validate + de-duplicate + transform (polars),
 Parquet encoding (zstd), DynamoDB item building, in flush-sized chunks.
-Part 2 (emulator over HTTP): ticks are put at a steady rate in small PutRecords calls; a
-poller queries DynamoDB for new items every 50 ms; latency = first seen in DynamoDB - put
-returned. Run once with the local driver, once with one real KCL MultiLangDaemon worker.
-The poller's period bounds the resolution (~50-100 ms).
+Part 2 (emulator over HTTP, default settings: the hot path writes DynamoDB per GetRecords
+batch): ticks are put at a steady rate in small PutRecords calls; latency = the item's
+DynamoDB stream record time (ms, stamped by the emulator at write) - put returned. Run once
+with the local driver, once with one real KCL MultiLangDaemon worker.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from common import aws
 from common.settings import Settings
 from common.tick import Tick, make_tick
 from consumer import encode
-from consumer.app import make_processor
+from consumer.app import processor_factory
 from consumer.batch import InRecord, PriceMemory, build_batch
 from consumer.local_driver import driver_for
 from producer.sources.synthetic import SyntheticSource
@@ -135,6 +135,25 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99), "n": len(ordered)}
 
 
+def start_kcl_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    """One real KCL worker (`python -m consumer`) with these settings; stop it by its group."""
+    env = {**os.environ, **settings.to_env(), "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "consumer"],
+        env=env,
+        stderr=log.open("wb"),
+        start_new_session=True,
+    )
+
+
+def save(name: str, results: dict[str, Any]) -> None:
+    """Print the results and keep them in bench/results/<name>.json."""
+    print(json.dumps(results, indent=2, default=lambda v: round(v, 2)))
+    out = Path("bench/results")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2))
+
+
 def latency(
     mode: str, settings: Settings, rate: float, seconds: float, seed: int, logs: Path
 ) -> dict[str, float]:
@@ -145,17 +164,11 @@ def latency(
     stop = threading.Event()
     worker: subprocess.Popen[bytes] | None = None
     if mode == "local":
-        driver = driver_for(settings, lambda: make_processor(settings))
+        driver = driver_for(settings, processor_factory(settings))
         runner = threading.Thread(target=driver.run, args=(stop,))
         runner.start()
     else:
-        env = {**os.environ, **settings.to_env(), "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000"}
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "consumer"],
-            env=env,
-            stderr=(logs / "kcl-worker.log").open("wb"),
-            start_new_session=True,
-        )
+        worker = start_kcl_worker(settings, logs / "kcl-worker.log")
     try:
         put_steadily(warm, 100, settings.stream_name)  # wait until the consumer is live
         watcher.wait_for([t.id for t in warm], 180)
@@ -177,7 +190,6 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=100_000, help="ticks for the core part")
     parser.add_argument("--rate", type=float, default=200, help="ticks/s for the latency part")
     parser.add_argument("--seconds", type=float, default=15, help="duration of each latency run")
-    parser.add_argument("--flush-age-ms", type=int, default=250, help="consumer flush age")
     parser.add_argument(
         "--skip-kcl", action="store_true", help="latency with the local driver only"
     )
@@ -195,7 +207,6 @@ def main() -> None:
         results["latency_setup"] = {
             "rate_ticks_per_s": args.rate,
             "seconds": args.seconds,
-            "flush_age_ms": args.flush_age_ms,
             "shards": 2,
         }
         modes = ["local"] if args.skip_kcl else ["local", "kcl"]
@@ -206,7 +217,6 @@ def main() -> None:
                 ticks_table=f"bench-{mode}-ticks",
                 bucket=f"bench-{mode}",
                 consumer_application=f"bench-{mode}-consumer",
-                consumer_flush_age_ms=args.flush_age_ms,
             )
             results[f"latency_{mode}"] = latency(
                 mode, settings, args.rate, args.seconds, seed, logs

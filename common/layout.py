@@ -2,8 +2,10 @@
 
 The consumer writes with these keys, the CLI and the local query engine read with them,
 provisioning and the CDK app build lifecycle rules, the Athena result location and IAM
-resources from them. Keys derive from the stream position (shard, first sequence number), so
-a replay writes the same key and overwrites (docs/consumer.md).
+resources from them. Keys derive from the stream position (shard, first record's arrival time,
+first sequence number), so a replay writes the same key and overwrites (docs/consumer.md).
+The arrival time (stamped by Kinesis, the same on every read) keeps keys apart across streams
+that reuse shard ids and sequence numbers: the emulator restarts both at each `stockpipe up`.
 """
 
 from __future__ import annotations
@@ -20,14 +22,24 @@ def partition_prefix(prefix: str, dt: str) -> str:
     return f"{prefix}{PARTITION_COLUMN}={dt}/"
 
 
-def tick_object_key(dt: str, shard_id: str, first_sequence: str) -> str:
-    """`ticks/dt=D/<shard>-<first sequence>.parquet`."""
-    return f"{partition_prefix(TICKS_PREFIX, dt)}{shard_id}-{first_sequence}.parquet"
+def object_stem(shard_id: str, first_arrival_ms: int, first_sequence: str) -> str:
+    """`<shard>-<arrival ms, 13 digits>-<sequence>` of an object's first record: unique per
+    record across stream incarnations, sorted by time within a partition."""
+    return f"{shard_id}-{first_arrival_ms:013d}-{first_sequence}"
 
 
-def dead_letter_object_key(dt: str, shard_id: str, first_sequence: str) -> str:
-    """`dead-letter/dt=D/<shard>-<first sequence>.jsonl`."""
-    return f"{partition_prefix(DEAD_LETTER_PREFIX, dt)}{shard_id}-{first_sequence}.jsonl"
+def tick_object_key(dt: str, shard_id: str, first_arrival_ms: int, first_sequence: str) -> str:
+    """`ticks/dt=D/<shard>-<first arrival ms>-<first sequence>.parquet`."""
+    stem = object_stem(shard_id, first_arrival_ms, first_sequence)
+    return f"{partition_prefix(TICKS_PREFIX, dt)}{stem}.parquet"
+
+
+def dead_letter_object_key(
+    dt: str, shard_id: str, first_arrival_ms: int, first_sequence: str
+) -> str:
+    """`dead-letter/dt=D/<shard>-<first arrival ms>-<first sequence>.jsonl`."""
+    stem = object_stem(shard_id, first_arrival_ms, first_sequence)
+    return f"{partition_prefix(DEAD_LETTER_PREFIX, dt)}{stem}.jsonl"
 
 
 def athena_output(bucket: str, override: str | None = None) -> str:

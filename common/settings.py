@@ -109,8 +109,16 @@ class ConsumerSettings(ServiceSettings):
     consumer_application: str = Field(
         default="stockpipe-consumer", description="KCL application name = its lease table"
     )
-    consumer_flush_records: int = Field(default=5000, ge=1, description="records per flush")
-    consumer_flush_age_ms: int = Field(default=2000, ge=0, description="longest buffering")
+    # hot path: DynamoDB per GetRecords batch; cold path: Parquet per size/age bound
+    # (docs/consumer.md "Two paths"); the checkpoint trails the cold flush
+    consumer_cold_age_ms: int = Field(
+        default=300_000, ge=0, description="longest a row waits for its Parquet object"
+    )
+    consumer_cold_max_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1,
+        description="history buffer cap per shard; reaching it flushes",
+    )
     consumer_max_records: int = Field(default=1000, ge=1, le=10_000, description="per GetRecords")
     consumer_poll_ms: int = Field(default=250, ge=0, description="idle time between reads")
     ticks_ttl_days: int = Field(default=7, ge=1, description="DynamoDB tick retention")

@@ -1,7 +1,7 @@
 """Serialise a batch for each destination: pure functions returning keys and bytes/items.
 
-Object keys derive from the shard and the first sequence number of the rows in the object,
-so a replay after a crash overwrites what the crashed run wrote (docs/consumer.md proves why
+Object keys derive from the shard and the first record (in stream order) of the rows in the
+object, so a replay after a crash overwrites what the crashed run wrote (docs/consumer.md proves why
 no duplicate survives).
 
 The tick encoders return, beside what they made, the rows they could not encode:
@@ -37,12 +37,15 @@ class HistoryObject(NamedTuple):
     ids: list[str]
 
 
-def _first_sequence(sequence_numbers: list[str]) -> str:
-    return min(sequence_numbers, key=int)
+def _first_record(positions: list[tuple[str, int]]) -> tuple[int, str]:
+    """(arrival ms, sequence number) of the earliest record in stream order."""
+    sequence, arrival = min(positions, key=lambda p: int(p[0]))
+    return arrival, sequence
 
 
 def parquet_objects(batch: Batch) -> tuple[list[HistoryObject], Rejects]:
-    """One zstd Parquet object per event-time date: `ticks/dt=D/<shard>-<first seq>.parquet`.
+    """One zstd Parquet object per event-time date, keyed by its first record in stream order:
+    `ticks/dt=D/<shard>-<arrival ms>-<sequence>.parquet`.
 
     A date whose rows fail to encode is bisected; the rows that fail alone are rejected and
     the rest is encoded as the date's one object.
@@ -54,8 +57,10 @@ def parquet_objects(batch: Batch) -> tuple[list[HistoryObject], Rejects]:
         rejects |= refused
         kept = part.filter(~pl.col("id").is_in(list(refused))) if refused else part
         if body is not None:
-            first = _first_sequence(kept["sequence_number"].to_list())
-            key = layout.tick_object_key(dt, batch.shard_id, first)
+            arrival, first = _first_record(
+                list(zip(kept["sequence_number"], kept["arrival_ms"], strict=True))
+            )
+            key = layout.tick_object_key(dt, batch.shard_id, arrival, first)
             objects.append(HistoryObject(key, body, kept["id"].to_list()))
     return objects, rejects
 
@@ -141,9 +146,9 @@ def dead_letter_objects(batch: Batch) -> list[tuple[str, bytes]]:
         by_date.setdefault(partition_date(letter.arrival_ms), []).append(letter)
     objects = []
     for dt, letters in by_date.items():
-        first = _first_sequence([d.sequence_number for d in letters])
+        arrival, first = _first_record([(d.sequence_number, d.arrival_ms) for d in letters])
         body = b"".join(orjson.dumps(dead_letter_record(d)) + b"\n" for d in letters)
-        objects.append((layout.dead_letter_object_key(dt, batch.shard_id, first), body))
+        objects.append((layout.dead_letter_object_key(dt, batch.shard_id, arrival, first), body))
     return objects
 
 

@@ -1,11 +1,18 @@
-"""The record processor: buffer records, flush to the sinks, checkpoint only after a flush.
+"""The record processor: a hot path per GetRecords batch, a cold path per history flush.
+
+Hot: every batch is validated and written to DynamoDB (ticks, latest quotes) at once, so the
+trend handler sees a tick milliseconds after it is read. Cold: the same rows wait in a
+HistoryBuffer until its size or age bound, shard end or shutdown, then become one Parquet
+object per date. The checkpoint trails the cold flush: it names the last record of that
+flush, which is durable in S3 and (written earlier) in DynamoDB. docs/consumer.md proves that
+a replay leaves no duplicate.
 
 One instance per shard, driven either by the KCL MultiLangDaemon (through kclpy) or by the
 local driver, through the same kclpy message types.
 
 Failure rule: amazon-kclpy's KCLProcess catches exceptions from process_records and reports
 the call as done, so raising would let a later checkpoint skip the failed records. When a
-flush cannot be made durable, the processor exits the process instead (SystemExit passes
+write cannot be made durable, the processor exits the process instead (SystemExit passes
 through kclpy); the daemon then exits too (MultiLangShardRecordProcessor calls System.exit),
 and the shard is re-read from the last checkpoint by whichever worker takes the lease.
 """
@@ -15,14 +22,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from amazon_kclpy.checkpoint_error import CheckpointError
 from amazon_kclpy.v3 import processor
 
 from common.retry import Retry, RetryPolicy
 from common.tick import MAX_FUTURE_SKEW_MS
-from consumer.batch import InRecord, PriceMemory, build_batch
+from consumer.batch import Batch, InRecord, PriceMemory, build_batch
+from consumer.history_buffer import HistoryBuffer
 from consumer.sinks import BatchSink
 
 log = logging.getLogger(__name__)
@@ -31,6 +39,8 @@ EXIT_SINK_FAILURE = 3
 EXIT_CHECKPOINT_FAILURE = 4
 # checkpoint throttling: 0.5 s doubling to 2.5 s, no jitter (one writer per lease); then exit
 CHECKPOINT_RETRY = RetryPolicy(max_attempts=6, base_s=0.5, cap_s=2.5, jitter=False)
+_T = TypeVar("_T")
+_A = TypeVar("_A")
 
 
 class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
@@ -40,35 +50,33 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
         self,
         sink: BatchSink,
         *,
-        flush_records: int = 5000,
-        flush_age_s: float = 2.0,
+        cold_max_bytes: int = 16 * 1024 * 1024,
+        cold_age_s: float = 300.0,
         checkpoint_retry: RetryPolicy = CHECKPOINT_RETRY,
         max_future_skew_ms: int = MAX_FUTURE_SKEW_MS,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._sink = sink
-        self._flush_records = flush_records
-        self._flush_age_s = flush_age_s
+        self._cold_max_bytes = cold_max_bytes
+        self._cold_age_s = cold_age_s
         self._checkpoint_retry = Retry(checkpoint_retry, sleep=sleep)
         self._monotonic = monotonic
         self._max_future_skew_ms = max_future_skew_ms
         self._memory = PriceMemory()
-        self._buffer: list[InRecord] = []
-        self._buffer_since = monotonic()
+        self.history = HistoryBuffer("", cold_max_bytes, cold_age_s)
         self.shard_id = ""
         self.stopped = False
 
     def initialize(self, initialize_input: Any) -> None:
         self.shard_id = initialize_input.shard_id
+        self.history = HistoryBuffer(self.shard_id, self._cold_max_bytes, self._cold_age_s)
         log.info("processing shard %s from %s", self.shard_id, initialize_input.sequence_number)
 
     def process_records(self, process_records_input: Any) -> None:
         if self.stopped:
             return
-        if not self._buffer:
-            self._buffer_since = self._monotonic()
-        self._buffer.extend(
+        records = [
             InRecord(
                 r.binary_data,
                 r.sequence_number,
@@ -77,62 +85,76 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
                 r.partition_key,
             )
             for r in process_records_input.records
-        )
-        due = self._monotonic() - self._buffer_since >= self._flush_age_s
-        if self._buffer and (len(self._buffer) >= self._flush_records or due):
-            self._flush_and_checkpoint(process_records_input.checkpointer)
+        ]
+        if records:
+            self._write_hot(records)
+        if self.history.due(self._monotonic()):
+            self._flush_cold_and_checkpoint(process_records_input.checkpointer)
 
     def lease_lost(self, lease_lost_input: Any) -> None:
-        """Another worker owns the shard now: drop the buffer, it will re-read from there."""
+        """Another worker owns the shard now: drop the history buffer (never flush it: the new
+        owner may already be writing the same keys), it will re-read from the checkpoint."""
         log.info(
-            "lease lost on %s; dropping %d buffered record(s)", self.shard_id, len(self._buffer)
+            "lease lost on %s; dropping %d buffered record(s)", self.shard_id, self.history.records
         )
-        self._buffer.clear()
+        self.history.clear()
         self.stopped = True
 
     def shard_ended(self, shard_ended_input: Any) -> None:
         """Flush, then checkpoint the shard's end so its children can start."""
-        self._flush_and_checkpoint(shard_ended_input.checkpointer, at_end=True)
+        self._flush_cold_and_checkpoint(shard_ended_input.checkpointer, at_end=True)
 
     def shutdown_requested(self, shutdown_requested_input: Any) -> None:
-        """The worker is stopping (SIGTERM): flush and checkpoint what is buffered."""
-        log.info("shutdown requested on %s; flushing and checkpointing", self.shard_id)
-        self._flush_and_checkpoint(shutdown_requested_input.checkpointer)
+        """The worker is stopping (SIGTERM): flush history and checkpoint what is buffered."""
+        log.info(
+            "shutdown requested on %s; flushing %d record(s)", self.shard_id, self.history.records
+        )
+        self._flush_cold_and_checkpoint(shutdown_requested_input.checkpointer)
         self.stopped = True
 
-    def _flush_and_checkpoint(self, checkpointer: Any, *, at_end: bool = False) -> None:
+    def _write_hot(self, records: list[InRecord]) -> None:
+        def build_and_write(records: list[InRecord]) -> Batch:
+            batch = build_batch(
+                records, self.shard_id, self._memory, max_future_skew_ms=self._max_future_skew_ms
+            )
+            return self._sink.write_hot(batch)
+
+        kept = self._durably(build_and_write, records, "hot write")
+        self.history.add(kept, len(records), self._monotonic())
+
+    def _flush_cold_and_checkpoint(self, checkpointer: Any, *, at_end: bool = False) -> None:
         if self.stopped:
             return
-        position: tuple[str, int] | None = None
-        if self._buffer:
-            try:
-                batch = build_batch(
-                    self._buffer,
-                    self.shard_id,
-                    self._memory,
-                    max_future_skew_ms=self._max_future_skew_ms,
-                )
-                self._sink.write(batch)
-            except Exception:  # SinkError, or a bug: never keep a buffer kclpy would grow
-                log.exception(
-                    "flush of %d record(s) from %s failed; exiting so the shard is "
-                    "re-read from its last checkpoint",
-                    len(self._buffer),
-                    self.shard_id,
-                )
-                raise SystemExit(EXIT_SINK_FAILURE) from None
+        count = self.history.records
+        batch = self.history.take()
+        if batch is not None:
+            self._durably(self._sink.write_cold, batch, "history flush")
             log.debug(
-                "flushed %d tick(s), %d dead letter(s) from %s",
+                "history flush of %d record(s), %d row(s), %d dead letter(s) from %s",
+                count,
                 batch.ticks.height,
                 len(batch.dead_letters),
                 self.shard_id,
             )
-            position = (batch.last_sequence_number, batch.last_sub_sequence_number)
-            self._buffer.clear()
         if at_end:
             self._checkpoint(checkpointer, None)
-        elif position is not None:
-            self._checkpoint(checkpointer, position)
+        elif batch is not None:
+            self._checkpoint(
+                checkpointer, (batch.last_sequence_number, batch.last_sub_sequence_number)
+            )
+
+    def _durably(self, write: Callable[[_A], _T], argument: _A, what: str) -> _T:
+        """Run a write; on any failure exit, never return: kclpy would swallow an exception
+        and a later checkpoint would skip the records (SinkError, or a bug)."""
+        try:
+            return write(argument)
+        except Exception:
+            log.exception(
+                "%s from %s failed; exiting so the shard is re-read from its last checkpoint",
+                what,
+                self.shard_id,
+            )
+            raise SystemExit(EXIT_SINK_FAILURE) from None
 
     def _checkpoint(self, checkpointer: Any, position: tuple[str, int] | None) -> None:
         """Retry throttling; a shutdown error means the lease is gone; anything else exits."""

@@ -64,7 +64,13 @@ Rejected = list[tuple[dict[str, Any], str]]
 
 
 class BatchSink(Protocol):
-    def write(self, batch: Batch) -> None: ...
+    """The two paths of docs/consumer.md: `write_hot` per GetRecords batch, `write_cold` per
+    history flush. `write_hot` returns what history keeps: the batch, minus any record the
+    hot store refused, which it moves to the batch's dead letters (poison isolation)."""
+
+    def write_hot(self, batch: Batch) -> Batch: ...
+
+    def write_cold(self, batch: Batch) -> None: ...
 
 
 class S3Objects:
@@ -163,19 +169,26 @@ class DynamoTicks:
 
 
 class AwsBatchSink:
-    """History to S3 Parquet, dead letters to S3, ticks and latest quotes to DynamoDB."""
+    """Hot: ticks and latest quotes to DynamoDB. Cold: history Parquet and dead letters to S3."""
 
     def __init__(self, s3: S3Objects, dynamo: DynamoTicks, *, ttl_days: int) -> None:
         self._s3 = s3
         self._dynamo = dynamo
         self._ttl_days = ttl_days
 
-    def write(self, batch: Batch) -> None:
-        """DynamoDB first, so rows it refuses join the dead letters and leave the history."""
+    def write_hot(self, batch: Batch) -> Batch:
+        """Ticks and latest quotes to DynamoDB; the batch comes back with the rows DynamoDB
+        refused (or that cannot become items) moved to its dead letters."""
         items, rejects = encode.dynamodb_items(batch, ttl_days=self._ttl_days)
         batch = batch.reject(rejects)
         refused = self._dynamo.put_items(items)
         batch = batch.reject({item["id"]["S"]: ("dynamodb_refused", msg) for item, msg in refused})
+        for symbol, ts, price, tick_id in encode.latest_quotes(batch):
+            self._dynamo.update_latest(symbol, ts, price, tick_id)
+        return batch
+
+    def write_cold(self, batch: Batch) -> None:
+        """History Parquet, then dead letters (with the rows S3 or the encoder refused)."""
         objects, rejects = encode.parquet_objects(batch)
         for obj in objects:
             try:
@@ -185,8 +198,10 @@ class AwsBatchSink:
         batch = batch.reject(rejects)
         for key, body in encode.dead_letter_objects(batch):
             self._dead_letter(key, body)
-        for symbol, ts, price, tick_id in encode.latest_quotes(batch):
-            self._dynamo.update_latest(symbol, ts, price, tick_id)
+
+    def write(self, batch: Batch) -> None:
+        """Both paths at once (loading history outside the consumer)."""
+        self.write_cold(self.write_hot(batch))
 
     def _dead_letter(self, key: str, body: bytes) -> None:
         """The last resort may not be refused: if it is, exit and re-read (SinkError)."""

@@ -394,7 +394,7 @@ class ComputeStack(cdk.Stack):
                 ),
                 starting_position=lambda_.StartingPosition.TRIM_HORIZON,
                 batch_size=self.config.trend.trend_batch_size,
-                max_batching_window=cdk.Duration.seconds(1),
+                max_batching_window=cdk.Duration.seconds(0),  # latency: docs/trend.md
                 bisect_batch_on_error=True,
                 report_batch_item_failures=True,
                 retry_attempts=5,

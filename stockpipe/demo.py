@@ -78,7 +78,8 @@ class Progress:
 
 
 class WatchingSink:
-    """Passes batches to the real sink and counts this run's ticks once they are durable."""
+    """Passes batches to the real sink and counts this run's ticks once the hot path (DynamoDB)
+    has them; history follows at the driver's stop, which flushes every shard."""
 
     def __init__(
         self, inner: BatchSink, run_ids: set[str], progress: Progress, marker: bytes
@@ -89,15 +90,19 @@ class WatchingSink:
         self._marker = marker
         self._seen: set[str] = set()
 
-    def write(self, batch: Batch) -> None:
-        self._inner.write(batch)
+    def write_hot(self, batch: Batch) -> Batch:
+        kept = self._inner.write_hot(batch)
         now_ms = int(time.time() * 1000)
-        for tick_id, arrival in batch.ticks.select("id", "arrival_ms").iter_rows():
+        for tick_id, arrival in kept.ticks.select("id", "arrival_ms").iter_rows():
             if tick_id in self._run_ids and tick_id not in self._seen:
                 self._seen.add(tick_id)
                 self._progress.lags_ms.append(now_ms - arrival)
         self._progress.stored = len(self._seen)
-        self._progress.dead_letters += sum(self._marker in d.data for d in batch.dead_letters)
+        self._progress.dead_letters += sum(self._marker in d.data for d in kept.dead_letters)
+        return kept
+
+    def write_cold(self, batch: Batch) -> None:
+        self._inner.write_cold(batch)
 
 
 def malformed_records(marker: str) -> list[bytes]:

@@ -5,6 +5,10 @@ calls the handler in-process with Lambda-shaped events. Like the real mapping, a
 with `batchItemFailures` makes it deliver again from the lowest failed sequence number;
 after `max_attempts` the batch is dropped with an error log (the real mapping would send it
 to its on-failure destination).
+
+Configured for latency like the deployed mapping (no batching window): a poll that finds
+records delivers them at once, an idle poll waits `poll_interval_s` (100 ms), and the shard
+list is refreshed every `shard_refresh_s` rather than on every poll (docs/trend.md).
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ class StreamEventSource:
         region: str,
         batch_size: int = 100,
         max_attempts: int = 3,
-        poll_interval_s: float = 0.25,
+        poll_interval_s: float = 0.1,
+        shard_refresh_s: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._streams = streams
         self._arn = stream_arn
@@ -45,6 +51,9 @@ class StreamEventSource:
         self._batch_size = batch_size
         self._retry = Retry(replace(REDELIVERY, max_attempts=max_attempts), sleep=sleep)
         self._poll_interval_s = poll_interval_s
+        self._shard_refresh_s = shard_refresh_s
+        self._monotonic = monotonic
+        self._refreshed_at: float | None = None
         self._iterators: dict[str, str | None] = {}
         self.records_delivered = 0
         self.idle_polls = 0  # consecutive polls that found nothing new
@@ -55,7 +64,10 @@ class StreamEventSource:
                 stop.wait(self._poll_interval_s)
 
     def poll_once(self) -> int:
-        self._discover_shards()
+        now = self._monotonic()
+        if self._refreshed_at is None or now - self._refreshed_at >= self._shard_refresh_s:
+            self._discover_shards()
+            self._refreshed_at = now
         delivered = 0
         for shard_id, iterator in list(self._iterators.items()):
             if iterator is None:

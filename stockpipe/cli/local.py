@@ -75,10 +75,6 @@ def demo(
     from stockpipe.demo import run_demo  # imports the consumer (kclpy)
 
     settings = load_settings(verbose, quiet=json_output)
-    # flush often: the demo is about watching ticks land, not about write efficiency
-    settings = settings.model_copy(
-        update={"consumer_flush_age_ms": min(settings.consumer_flush_age_ms, 500)}
-    )
     with target(settings, allow_embedded=True) as found:
         if not json_output:
             err.print(

@@ -37,7 +37,7 @@ def demo_progress(
         disable=disabled,
     ) as bars:
         produced = bars.add_task("produced to Kinesis", total=ticks, extra="")
-        stored = bars.add_task("in S3 + DynamoDB", total=ticks, extra="")
+        stored = bars.add_task("in DynamoDB (S3 at stop)", total=ticks, extra="")
         alerted = bars.add_task("trend alerts (SNS -> SQS)", total=None, extra="")
 
         def show(p: DemoProgress) -> None:

@@ -40,7 +40,7 @@ def test_every_tick_produced_from_the_host_lands_via_the_read_only_consumer_cont
         .with_env("AWS_ACCESS_KEY_ID", "testing")
         .with_env("AWS_SECRET_ACCESS_KEY", "x")
         .with_env("STOCKPIPE_KCL_SHARD_SYNC_MS", "2000")
-        .with_env("STOCKPIPE_CONSUMER_FLUSH_AGE_MS", "500")
+        .with_env("STOCKPIPE_CONSUMER_COLD_AGE_MS", "500")
     )
     with emulator:
         settings = Settings()

@@ -82,7 +82,7 @@ def test_stockpipe_consume_kcl_processes_ticks_and_stops_cleanly(
     env = {
         **os.environ,
         "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000",
-        "STOCKPIPE_CONSUMER_FLUSH_AGE_MS": "300",
+        "STOCKPIPE_CONSUMER_COLD_AGE_MS": "300",
     }
     worker = subprocess.Popen(
         [sys.executable, "-m", "stockpipe", "consume", "--kcl"],

@@ -171,7 +171,7 @@ def test_each_component_under_its_role_brings_ticks_to_alerts_exactly_once(
             **os.environ,
             **roles["consumer"],
             "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000",
-            "STOCKPIPE_CONSUMER_FLUSH_AGE_MS": "300",
+            "STOCKPIPE_CONSUMER_COLD_AGE_MS": "300",
         },
         stdout=subprocess.DEVNULL,
         stderr=(tmp_path / "consumer.log").open("wb"),

@@ -19,7 +19,7 @@ from producer.publisher import KinesisPublisher
 from stockpipe import inventory
 
 FAST_KCL = {
-    "STOCKPIPE_CONSUMER_FLUSH_AGE_MS": "300",
+    "STOCKPIPE_CONSUMER_COLD_AGE_MS": "300",
     "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000",
     "STOCKPIPE_KCL_FAILOVER_MS": "10000",
     "STOCKPIPE_KCL_WORKER_METRICS_MS": "2000",

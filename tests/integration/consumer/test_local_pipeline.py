@@ -12,7 +12,7 @@ import pytest
 
 from common import aws
 from common.settings import Settings
-from consumer.app import make_processor
+from consumer.app import processor_factory
 from consumer.local_driver import LocalDriver
 from producer.publisher import KinesisPublisher
 from stockpipe import inventory
@@ -22,7 +22,8 @@ from tests.factories import ticks
 
 @pytest.fixture
 def fast_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"consumer_flush_age_ms": 100, "consumer_flush_records": 700})
+    """History flushed every 300 ms: tests see dead letters and Parquet while the driver runs."""
+    return settings.model_copy(update={"consumer_cold_age_ms": 300})
 
 
 def publish(n: int, offset: int = 0) -> list[str]:
@@ -42,7 +43,7 @@ def run_driver_until(
         aws.client("dynamodb"),
         settings.stream_name,
         settings.consumer_application,
-        lambda: make_processor(settings),
+        processor_factory(settings),
         poll_interval_s=0.05,
         shard_refresh_s=0.5,
     )

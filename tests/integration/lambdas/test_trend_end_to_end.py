@@ -7,7 +7,7 @@ from pathlib import Path
 
 from common import aws
 from common.settings import Settings
-from consumer.app import make_processor
+from consumer.app import processor_factory
 from consumer.local_driver import driver_for
 from producer.publisher import KinesisPublisher
 from producer.run import produce
@@ -21,7 +21,6 @@ from tests.scenarios import AAPL, MSFT, expected, run_until, write_scenario
 def test_known_crossovers_alert_exactly_once_end_to_end(
     settings: Settings, resources: Resources, tmp_path: Path
 ) -> None:
-    settings = settings.model_copy(update={"consumer_flush_age_ms": 200})
     now_ms = int(time.time() * 1000)
     start_ms = now_ms - now_ms % 60_000 - 3 * 3_600_000
     write_scenario(tmp_path / "scenario.csv", start_ms)
@@ -42,7 +41,7 @@ def test_known_crossovers_alert_exactly_once_end_to_end(
         got.extend(alerts_feed.receive(sqs, resources.alerts_queue_url, wait_s=0))
         return len(got) >= len(want)
 
-    driver = driver_for(settings, lambda: make_processor(settings))
+    driver = driver_for(settings, processor_factory(settings))
     trend = trend_event_source(settings)
     run_until([driver, trend], all_alerts_in, timeout=90)
     time.sleep(1)

@@ -224,8 +224,7 @@ def test_consume_killed_with_sigkill_and_restarted_loses_and_duplicates_nothing(
 ) -> None:
     env = {
         **os.environ,
-        "STOCKPIPE_CONSUMER_FLUSH_AGE_MS": "100",
-        "STOCKPIPE_CONSUMER_FLUSH_RECORDS": "300",
+        "STOCKPIPE_CONSUMER_COLD_AGE_MS": "100",
     }
     produced = run(["produce", "--simulated-time", "--limit", "3000"], env)
     assert produced.returncode == 0, produced.stderr

@@ -106,5 +106,5 @@ def test_each_service_reads_only_its_own_options() -> None:
     services = (ProducerSettings, ConsumerSettings, TrendSettings)
     assert all(issubclass(Settings, s) for s in services)
     assert "trend_fast" not in ConsumerSettings.model_fields
-    assert "consumer_flush_records" not in TrendSettings.model_fields
+    assert "consumer_cold_age_ms" not in TrendSettings.model_fields
     assert "source" in ProducerSettings.model_fields

@@ -10,7 +10,7 @@ import pytest
 
 from common import tables
 from consumer import encode
-from consumer.batch import InRecord, PriceMemory, build_batch
+from consumer.batch import Batch, InRecord, PriceMemory, build_batch
 from consumer.sinks import DynamoTicks, SinkError
 from tests.factories import NOW_MS, a_tick
 
@@ -64,24 +64,43 @@ def test_ingest_lag_and_partition_date_come_from_the_record() -> None:
     assert row["dt"] == "2025-11-23"
 
 
-def test_one_parquet_object_per_date_keyed_by_shard_and_first_sequence() -> None:
+def test_one_parquet_object_per_date_keyed_by_its_first_record_in_stream_order() -> None:
     batch = batch_of(
-        rec(a_tick(event_time_ms=MIDNIGHT - 1000), 17),
-        rec(a_tick(event_time_ms=MIDNIGHT + 1000), 9),
-        rec(a_tick(event_time_ms=MIDNIGHT - 2000), 120),
+        rec(a_tick(event_time_ms=MIDNIGHT - 1000), 17, arrival_ms=MIDNIGHT + 5),
+        rec(a_tick(event_time_ms=MIDNIGHT + 1000), 9, arrival_ms=MIDNIGHT + 4),
+        rec(a_tick(event_time_ms=MIDNIGHT - 2000), 120, arrival_ms=MIDNIGHT + 6),
     )
     made, rejects = encode.parquet_objects(batch)
     objects = {o.key: o.body for o in made}
     assert rejects == {}
+    before, after = "ticks/dt=2025-11-23/", "ticks/dt=2025-11-24/"
     assert sorted(objects) == [
-        "ticks/dt=2025-11-23/shardId-000000000001-17.parquet",
-        "ticks/dt=2025-11-24/shardId-000000000001-9.parquet",
+        f"{before}shardId-000000000001-{MIDNIGHT + 5:013d}-17.parquet",
+        f"{after}shardId-000000000001-{MIDNIGHT + 4:013d}-9.parquet",
     ]
     frame = pl.read_parquet(
-        io.BytesIO(objects["ticks/dt=2025-11-23/shardId-000000000001-17.parquet"])
+        io.BytesIO(objects[f"{before}shardId-000000000001-{MIDNIGHT + 5:013d}-17.parquet"])
     )
     assert frame.columns == encode.PARQUET_COLUMNS
     assert frame.height == 2 and frame.schema["event_time"] == pl.Datetime("ms", "UTC")
+
+
+def test_a_stream_that_restarts_its_sequence_numbers_writes_new_keys() -> None:
+    # GIVEN the same shard id and sequence numbers in two emulator sessions (`stockpipe up`
+    # restarted), records that arrived at different times
+    tick = a_tick(event_time_ms=MIDNIGHT + 1000)
+    first = batch_of(rec(tick, 1, arrival_ms=MIDNIGHT + 2000))
+    second = batch_of(rec(tick, 1, arrival_ms=MIDNIGHT + 3_600_000))
+
+    # THEN their objects do not collide, while a replay of the same record keeps its key
+    def keys(batch: Batch) -> set[str]:
+        made, rejects = encode.parquet_objects(batch)
+        assert rejects == {}
+        return {o.key for o in made}
+
+    assert keys(first).isdisjoint(keys(second))
+    again = batch_of(rec(tick, 1, arrival_ms=MIDNIGHT + 2000))
+    assert keys(first) == keys(again)
 
 
 def test_replaying_a_buffer_gives_identical_objects_and_items() -> None:

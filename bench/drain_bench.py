@@ -1,0 +1,127 @@
+"""End-to-end consumer cost: drain a pre-filled stream, CPU per tick and throughput vs ceiling.
+
+    .venv/bin/python -m bench.drain_bench [--ticks 100000] [--shards 10] [--profile FILE]
+
+A stream is filled with `--ticks` ticks (several shards: the emulator's Kinesis slows as a
+shard fills), then the consumer runs in its own process (bench/drain_child.py: the local driver with
+default settings, the same processor and sinks as `stockpipe consume`) from process start
+until every record is written to DynamoDB and the history flushed at its stop. The parent
+reads the child's CPU seconds from wait4 (the emulator, another process, is excluded).
+In the same run, the emulator's bare BatchWriteItem ceiling: pre-built items, 25 per call,
+one client, one thread. A second child run on the drained stream gives the fixed cost (start,
+clients, stop) apart from the per-tick cost. `--profile F` runs the child under cProfile
+(its CPU figure is then inflated: profile and measure in separate runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.consumer_bench import save, synthetic_ticks
+from bench.producer_bench import machine
+from common import aws, tables
+from common.settings import Settings
+from stockpipe import emulator, stack
+from stockpipe.provision import provision
+
+
+def fill(settings: Settings, n: int) -> None:
+    kinesis = aws.client("kinesis")
+    ticks = synthetic_ticks(n, 11, int(time.time() * 1000) - 3_600_000)
+    for start in range(0, n, 500):
+        chunk = ticks[start : start + 500]
+        kinesis.put_records(
+            StreamName=settings.stream_name,
+            Records=[{"Data": t.encode(), "PartitionKey": t.symbol} for t in chunk],
+        )
+
+
+def batch_write_ceiling(table: str, n: int = 5000) -> float:
+    """Items/s of BatchWriteItem with 25 pre-built items per call and one client."""
+    client = aws.client("dynamodb")
+    items = [
+        tables.encode_tick_item(
+            tables.TickItem("CEIL", f"ceiling-{i}", 1_764_000_000_000 + i, 100.0, 1, "bench"),
+            dt="2025-11-24",
+            ingest_lag_ms=1,
+            expires_at_s=1_764_000_000,
+            change=None,
+            change_pct=None,
+        )
+        for i in range(n)
+    ]
+    started = time.perf_counter()
+    for start in range(0, n, 25):
+        requests = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        client.batch_write_item(RequestItems={table: requests})
+    return n / (time.perf_counter() - started)
+
+
+def drain(settings: Settings, n: int, profile: Path | None) -> dict[str, float]:
+    env = {**os.environ, **settings.to_env()}
+    argv = [sys.executable, "-m", "bench.drain_child", str(n)]
+    if profile:  # deterministic profile (cProfile): shares, not speeds
+        argv[1:1] = ["-m", "cProfile", "-o", str(profile)]
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, env=env)
+    _pid, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise RuntimeError(f"drain child exited {process.returncode}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return {
+        "ticks": n,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "ticks_per_cpu_s": n / cpu,
+        "ticks_per_s": n / wall,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ticks", type=int, default=100_000)
+    parser.add_argument("--shards", type=int, default=10)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="cProfile output of the child",
+    )
+    args = parser.parse_args()
+    result: dict[str, Any] = {"machine": machine(), "load_before": os.getloadavg()}
+    with emulator.Emulator() as emu:
+        stack.use_endpoint(emu.endpoint)
+        settings = Settings(
+            shard_count=args.shards,
+            stream_name="drain",
+            ticks_table="drain-ticks",
+            bucket="drain",
+            consumer_application="drain-consumer",
+        )
+        provision(settings)
+        started = time.perf_counter()
+        fill(settings, args.ticks)
+        result["fill_s"] = time.perf_counter() - started
+        result["drain"] = drain(settings, args.ticks, args.profile)
+        idle = drain(settings, 0, None)  # start, read nothing new, stop: the fixed cost
+        result["startup_cpu_s"] = idle["cpu_s"]
+        result["steady_ticks_per_cpu_s"] = args.ticks / (result["drain"]["cpu_s"] - idle["cpu_s"])
+        result["batch_write_ceiling_items_per_s"] = batch_write_ceiling(settings.ticks_table)
+        result["drain_vs_ceiling"] = (
+            result["drain"]["ticks_per_s"] / result["batch_write_ceiling_items_per_s"]
+        )
+    result["load_after"] = os.getloadavg()
+    save(f"drain-{args.ticks}", result)
+
+
+if __name__ == "__main__":
+    main()
