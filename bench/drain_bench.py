@@ -63,26 +63,31 @@ def batch_write_ceiling(table: str, n: int = 5000) -> float:
     return n / (time.perf_counter() - started)
 
 
+def measure(argv: list[str], env: dict[str, str], cwd: str | None = None) -> dict[str, float]:
+    """Run a consumer process to its end: wall seconds, its own CPU seconds and peak RSS."""
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, env=env, cwd=cwd)
+    _pid, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status):
+        raise RuntimeError(f"{argv} exited {os.waitstatus_to_exitcode(status)}")
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+    }
+
+
 def drain(settings: Settings, n: int, profile: Path | None) -> dict[str, float]:
-    env = {**os.environ, **settings.to_env()}
     argv = [sys.executable, "-m", "bench.drain_child", str(n)]
     if profile:  # deterministic profile (cProfile): shares, not speeds
         argv[1:1] = ["-m", "cProfile", "-o", str(profile)]
-    started = time.perf_counter()
-    process = subprocess.Popen(argv, env=env)
-    _pid, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode:
-        raise RuntimeError(f"drain child exited {process.returncode}")
-    cpu = usage.ru_utime + usage.ru_stime
+    result = measure(argv, {**os.environ, **settings.to_env()})
     return {
         "ticks": n,
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "ticks_per_cpu_s": n / cpu,
-        "ticks_per_s": n / wall,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        **result,
+        "ticks_per_cpu_s": n / result["cpu_s"] if n else 0.0,
+        "ticks_per_s": n / result["wall_s"],
     }
 
 
