@@ -88,7 +88,7 @@ def run(mode: str, shards: int, rate: float, seed: int, logs: Path) -> dict[str,
         ticks_table=f"stop-{mode}-ticks",
         bucket=f"stop-{mode}",
         consumer_application=f"stop-{mode}-consumer",
-        consumer_flush_age_ms=2000,  # the default: a stop lands mid-buffer
+        # the default 5-minute history age: a stop always lands mid-buffer
     )
     provision(settings)
     env = {

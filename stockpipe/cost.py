@@ -75,7 +75,8 @@ class Workload:
     shards: int = 1  # 0 = on-demand
     consumer_tasks: int = 1  # auto scaling runs 1..shards
     consumer_vcpu: float = 0.25  # -c consumerCpu=256 (the deploy default)
-    flush_age_s: float = 2.0  # STOCKPIPE_CONSUMER_FLUSH_AGE_MS / 1000
+    poll_s: float = 0.25  # GetRecords cadence of a busy shard (STOCKPIPE_CONSUMER_POLL_MS)
+    cold_age_s: float = 300.0  # history flush age (STOCKPIPE_CONSUMER_COLD_AGE_MS / 1000)
     nat_gateways: int = 0  # -c network=nat (default: public subnets, no NAT)
     interface_endpoints: bool = False  # -c network=endpoints
     live_producer: bool = True  # yfinance: the producer needs the internet
@@ -132,21 +133,27 @@ def _busy_shards(w: Workload) -> int:
     return min(max(shards, shards_needed(w.ticks_per_second)), w.symbols)
 
 
-def _flushes_per_second(w: Workload) -> float:
-    """Each shard's buffer is flushed every flush_age while ticks keep coming."""
-    return min(_busy_shards(w) / w.flush_age_s, w.ticks_per_second)
+def _hot_batches_per_second(w: Workload) -> float:
+    """Each busy shard's GetRecords batch goes to DynamoDB at once (hot path)."""
+    return min(_busy_shards(w) / w.poll_s, w.ticks_per_second)
+
+
+def _history_flushes_per_second(w: Workload) -> float:
+    """Each busy shard writes one Parquet object per date every cold age (cold path)."""
+    return min(_busy_shards(w) / w.cold_age_s, w.ticks_per_second)
 
 
 def _latest_quote_writes_per_second(w: Workload) -> float:
-    """One conditional update per symbol present in a flushed batch."""
+    """One conditional update per symbol present in a hot batch."""
     symbols_per_shard = w.symbols / _busy_shards(w)
-    ticks_per_flush = w.ticks_per_second / _flushes_per_second(w)
-    return _flushes_per_second(w) * min(symbols_per_shard, ticks_per_flush)
+    ticks_per_batch = w.ticks_per_second / _hot_batches_per_second(w)
+    return _hot_batches_per_second(w) * min(symbols_per_shard, ticks_per_batch)
 
 
 def _invocations_per_second(w: Workload) -> float:
-    """One DynamoDB stream shard; a 1 s batching window or a full batch ends a batch."""
-    return max(w.ticks_per_second / w.trend_batch_size, min(w.ticks_per_second, 1.0))
+    """One DynamoDB stream shard, no batching window (latency, docs/trend.md): Lambda polls
+    it about 4 times a second, and a full batch ends a batch sooner."""
+    return max(w.ticks_per_second / w.trend_batch_size, min(w.ticks_per_second, 4.0))
 
 
 def _dynamodb(w: Workload, ticks: float) -> list[LineItem]:
@@ -176,8 +183,8 @@ def _s3(w: Workload, ticks: float) -> list[LineItem]:
     return [
         LineItem(
             "S3",
-            "Parquet PUTs (one per shard per flush)",
-            _flushes_per_second(w) * SECONDS * S3_PUT,
+            "Parquet PUTs (one per shard per history flush)",
+            _history_flushes_per_second(w) * SECONDS * S3_PUT,
         ),
         LineItem("S3", f"history storage ({days} days, steady state)", stored_gb * S3_GB_MONTH),
     ]
@@ -250,7 +257,7 @@ def _monitoring(w: Workload) -> list[LineItem]:
             )
         )
     if w.data_event_trail:
-        events = _flushes_per_second(w) * SECONDS  # one object PUT per flush
+        events = _history_flushes_per_second(w) * SECONDS  # one object PUT per flush
         items.append(
             LineItem("CloudTrail", "history bucket data events", events * TRAIL_DATA_EVENT)
         )

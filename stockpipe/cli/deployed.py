@@ -120,9 +120,10 @@ def cost(
     nat_gateways: Annotated[
         int, typer.Option(min=0, help="As -c network=nat -c natGateways=N; 0 = no NAT.")
     ] = 0,
-    flush_age_ms: Annotated[
-        int, typer.Option(min=100, help="Consumer flush age (STOCKPIPE_CONSUMER_FLUSH_AGE_MS).")
-    ] = 2000,
+    cold_age_ms: Annotated[
+        int,
+        typer.Option(min=1000, help="History flush age (STOCKPIPE_CONSUMER_COLD_AGE_MS)."),
+    ] = 300_000,
     emails: Annotated[int, typer.Option(min=0, help="E-mail alert subscribers.")] = 1,
     sms: Annotated[int, typer.Option(min=0, help="SMS alert subscribers.")] = 0,
 ) -> None:
@@ -137,7 +138,7 @@ def cost(
         shards=chosen,
         consumer_tasks=consumers,
         nat_gateways=nat_gateways,
-        flush_age_s=flush_age_ms / 1000,
+        cold_age_s=cold_age_ms / 1000,
         email_subscribers=emails,
         sms_subscribers=sms,
     )

@@ -30,7 +30,8 @@ from tests.factories import a_tick, ticks
 from tests.unit.consumer.test_sink_true_validation import as_json, near_ticks
 
 STREAM = "stockpipe-ticks"
-FLUSH_RECORDS = 200
+COLD_MAX_BYTES = 256 * 1024  # a small history buffer: flushes (and checkpoints) often
+# a buffered row costs polars more than 100 bytes, so a full buffer holds fewer records
 MAX_RECORDS = 500
 
 
@@ -78,7 +79,7 @@ def test_every_bad_record_is_dead_lettered_and_every_valid_tick_lands_once(
     settings: Settings, resources: Resources
 ) -> None:
     fast = settings.model_copy(
-        update={"consumer_flush_age_ms": 100, "consumer_flush_records": FLUSH_RECORDS}
+        update={"consumer_cold_age_ms": 100, "consumer_cold_max_bytes": COLD_MAX_BYTES}
     )
     kinesis: Any = aws.client("kinesis")
     now_ms = int(time.time() * 1000)
@@ -153,7 +154,7 @@ def test_every_bad_record_is_dead_lettered_and_every_valid_tick_lands_once(
     assert sorted(dynamo) == sorted(expected_ids)
     assert sorted(parquet) == sorted(expected_ids)
     # AND the checkpoint kept up: never more than a buffer's worth per shard was unflushed
-    assert max(lag_samples) <= settings.shard_count * (FLUSH_RECORDS + MAX_RECORDS)
+    assert max(lag_samples) <= settings.shard_count * (COLD_MAX_BYTES // 100 + MAX_RECORDS)
     assert checkpointed(driver, kinesis) == total
 
 

@@ -40,7 +40,8 @@ def stockpipe_env(service: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("service", sorted(SCHEMAS))
 def test_each_service_passes_through_every_variable_of_its_schema(service: str) -> None:
-    assert sorted(stockpipe_env(service)) == sorted(SCHEMAS[service].env_names())
+    missing = "run `python scripts/compose_env.py`"
+    assert sorted(stockpipe_env(service)) == sorted(SCHEMAS[service].env_names()), missing
 
 
 @pytest.mark.parametrize("service", sorted(SCHEMAS))

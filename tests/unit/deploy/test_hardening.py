@@ -70,7 +70,7 @@ def test_a_changed_context_value_reaches_the_lambda(synth: Synth) -> None:
     ("task", "schema"), [("ProducerTask", ProducerSettings), ("ConsumerTask", ConsumerSettings)]
 )
 def test_each_task_gets_every_option_of_its_schema(synth: Synth, task: str, schema: Any) -> None:
-    _, compute = synth(symbols="SPY,QQQ", consumerFlushAgeMs=60_000, logLevel="DEBUG")
+    _, compute = synth(symbols="SPY,QQQ", consumerColdAgeMs=60_000, logLevel="DEBUG")
     env = container_env(compute, task)
     assert rendered(schema) <= set(env)
     assert env["STOCKPIPE_LOG_LEVEL"] == "DEBUG"
@@ -79,7 +79,7 @@ def test_each_task_gets_every_option_of_its_schema(synth: Synth, task: str, sche
         assert env["STOCKPIPE_SYMBOLS"] == "SPY,QQQ"
         assert env["STOCKPIPE_SOURCE"] == "yfinance"  # the deployed default: live quotes
     else:
-        assert env["STOCKPIPE_CONSUMER_FLUSH_AGE_MS"] == "60000"
+        assert env["STOCKPIPE_CONSUMER_COLD_AGE_MS"] == "60000"
 
 
 # --- data safety ------------------------------------------------------------------------

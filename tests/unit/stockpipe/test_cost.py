@@ -19,12 +19,15 @@ def test_fifty_symbols_at_twenty_ticks_per_second_by_hand() -> None:
     assert got[("Kinesis", "2 shard(s)")] == pytest.approx(2 * 0.015 * 730)
     assert got[("Kinesis", "PUT payload units")] == pytest.approx(ticks * 0.014 / 1e6)
     assert got[("DynamoDB", "tick writes (1 unit each)")] == pytest.approx(ticks * 0.625 / 1e6)
-    # 2 shards flushed every 2 s = 1 Parquet object a second
-    assert got[("S3", "Parquet PUTs (one per shard per flush)")] == pytest.approx(
-        month_s * 0.005 / 1000
+    # 2 shards, each writing its history every 5 minutes
+    assert got[("S3", "Parquet PUTs (one per shard per history flush)")] == pytest.approx(
+        2 / 300 * month_s * 0.005 / 1000
     )
-    # a 1 s batching window: one invocation a second carrying 20 ticks of 20 symbols
-    assert got[("Lambda", "trend invocations")] == pytest.approx(month_s * 0.20 / 1e6)
+    # 2 shards read 4 times a second: 8 hot batches a second, each updating the latest quote
+    # of its 20 ticks' symbols (25 per shard, but only 2.5 ticks a batch)
+    assert got[("DynamoDB", "latest-quote updates")] == pytest.approx(20 * month_s * 0.625 / 1e6)
+    # no batching window: the stream is polled 4 times a second, 5 ticks of 5 symbols each
+    assert got[("Lambda", "trend invocations")] == pytest.approx(4 * month_s * 0.20 / 1e6)
     assert got[("DynamoDB", "trend state writes")] == pytest.approx(20 * month_s * 0.625 / 1e6)
     assert got[("Fargate", "producer (0.25 vCPU, 0.5 GB)")] == pytest.approx(
         (0.25 * 0.04048 + 0.5 * 0.004445) * 730
@@ -64,9 +67,9 @@ def test_the_default_deployment_runs_ten_symbols_at_a_tick_a_second_under_60_dol
     assert got[("Fargate", "1 consumer task(s) (0.25 vCPU, 1 GB)")] == pytest.approx(
         (0.25 * 0.04048 + 1 * 0.004445) * month
     )
-    # one Parquet PUT a second (1 shard, 2 s flush age, 1 tick/s): as many trail data events
+    # one Parquet PUT per 5 minutes (1 shard): as many trail data events
     assert got[("CloudTrail", "history bucket data events")] == pytest.approx(
-        0.5 * month * 3600 * 0.10 / 100_000
+        month * 3600 / 300 * 0.10 / 100_000
     )
     assert sum(got.values()) < 60
 
