@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common.settings import (  # noqa: E402 - the repo root is put on the path first
+from common.settings import (
     ConsumerSettings,
     ProducerSettings,
     Settings,
