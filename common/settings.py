@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     ticks_table: str = "stockpipe-ticks"
     alerts_topic: str = "stockpipe-alerts"
     alerts_queue: str = "stockpipe-alerts-local"
+    dashboard_queue: str = Field(
+        default="stockpipe-alerts-dashboard", description="the dashboard's alerts subscription"
+    )
     glue_database: str = "stockpipe"
     symbols: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SYMBOLS
 

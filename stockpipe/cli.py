@@ -42,6 +42,7 @@ from stockpipe.history.service import HistoryQueries, print_result, render_query
 from stockpipe.provision import provision as provision_resources
 from stockpipe.scaling import ConsumerService, ScaleError
 from stockpipe.scaling import scale as scale_stream
+from stockpipe.dashboard.command import dashboard
 from stockpipe.trend_local import topic_arn, trend_event_source
 
 app = typer.Typer(
@@ -53,6 +54,8 @@ app = typer.Typer(
 err = Console(stderr=True)
 out = Console()
 log = logging.getLogger("stockpipe")
+
+app.command()(dashboard)  # implemented in stockpipe/dashboard/
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")]
 
@@ -236,6 +239,7 @@ def demo(
                     str(alert["price"]),
                 )
             out.print(signals)
+        err.print("watch it live: `stockpipe up`, then `stockpipe dashboard` and this demo")
     complete = report.produced == report.in_stream == report.dynamodb_rows == report.s3_rows
     if not complete:
         raise typer.Exit(1)
