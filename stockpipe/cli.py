@@ -27,6 +27,7 @@ from producer.run import produce, stop_on_signals
 from producer.sources.replay import ReplayFormatError
 from stockpipe import alerts_feed, stack
 from stockpipe.cost import PRICES_AS_OF, Workload, estimate, shards_needed
+from stockpipe.dashboard.command import dashboard
 from stockpipe.deployment import (
     Deployment,
     DeploymentNotFound,
@@ -42,7 +43,6 @@ from stockpipe.history.service import HistoryQueries, print_result, render_query
 from stockpipe.provision import provision as provision_resources
 from stockpipe.scaling import ConsumerService, ScaleError
 from stockpipe.scaling import scale as scale_stream
-from stockpipe.dashboard.command import dashboard
 from stockpipe.trend_local import topic_arn, trend_event_source
 
 app = typer.Typer(

@@ -10,6 +10,7 @@ AWS calls run in worker threads; the state changes only on the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -166,7 +167,9 @@ class Dashboard:
             self.status = {"ok": ok, "message": message}
             self._send({"type": "status", **self.status})
 
-    async def run(self, stop: asyncio.Event, *, every_s: float = 0.5, health_s: float = 2.0) -> None:
+    async def run(
+        self, stop: asyncio.Event, *, every_s: float = 0.5, health_s: float = 2.0
+    ) -> None:
         """Until `stop`: fresh ticks and alerts every `every_s`, health every `health_s`."""
         next_health = 0.0
         while not stop.is_set():
@@ -183,7 +186,5 @@ class Dashboard:
             except Exception as e:  # the page must say it; the server must keep running
                 log.exception("dashboard refresh failed")
                 self._set_status(False, f"refresh failed: {e!r}")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every_s)
-            except TimeoutError:
-                pass

@@ -65,7 +65,9 @@ class SymbolView:
         """Candles and SMA points (chart times in seconds), from `since_ms` on."""
         ordered = [self.bars[k] for k in sorted(self.bars)]
         closes = [b.close for b in ordered]
-        candles, fast_line, slow_line = [], [], []
+        candles: list[dict[str, Any]] = []
+        fast_line: list[dict[str, Any]] = []
+        slow_line: list[dict[str, Any]] = []
         for i, bar in enumerate(ordered):
             if since_ms is not None and bar.start_ms < since_ms:
                 continue

@@ -83,9 +83,7 @@ class ShardProgress:
 class PipelineSource:
     """The dashboard's only access to AWS; clients are made lazily from one factory."""
 
-    def __init__(
-        self, settings: Settings, client: Callable[[str], Any] | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, client: Callable[[str], Any] | None = None) -> None:
         self.settings = settings
         self._make = client or (lambda service: aws.client(service, region=settings.region))
         self._clients: dict[str, Any] = {}
@@ -100,7 +98,9 @@ class PipelineSource:
     def ticks(self, symbol: str, *, after: str | None, limit: int) -> list[TickRow]:
         """Oldest first: the newest `limit` ticks, or (with `after`) up to `limit` after it."""
         condition = "symbol = :s AND sk BETWEEN :lo AND :hi"
-        lo, hi = (after + "\x00", tables.LATEST_SORT_KEY) if after else ("0", tables.LATEST_SORT_KEY)
+        lo, hi = (
+            (after + "\x00", tables.LATEST_SORT_KEY) if after else ("0", tables.LATEST_SORT_KEY)
+        )
         with reading(f"ticks of {symbol}"):
             items = self._client("dynamodb").query(
                 TableName=self.settings.ticks_table,
@@ -114,9 +114,11 @@ class PipelineSource:
 
     def indicator_state(self, symbol: str) -> SymbolState | None:
         with reading(f"trend state of {symbol}"):
-            item = self._client("dynamodb").get_item(
-                TableName=self.settings.trend_state_table, Key={"symbol": {"S": symbol}}
-            ).get("Item")
+            item = (
+                self._client("dynamodb")
+                .get_item(TableName=self.settings.trend_state_table, Key={"symbol": {"S": symbol}})
+                .get("Item")
+            )
         return SymbolState.from_json_dict(orjson.loads(item["state"]["S"])) if item else None
 
     def alerts(self) -> list[dict[str, Any]]:
