@@ -1,8 +1,8 @@
 """The dashboard's state and the loop that keeps it fresh and pushes changes to open pages.
 
-One loop per server, not per page: every half second it reads what is new (ticks after the
-last key per symbol, the alerts queue), every few seconds the slower health figures, and
-sends each change to every page listening on the event stream. A page's request never
+Loops per server, not per page: every half second one reads new alerts and another new ticks
+(after the last key per symbol), every few seconds a third reads the slower health figures;
+each change goes to every page listening on the event stream. A page's request never
 touches AWS (except a history query), so open pages add no reads.
 AWS calls run in worker threads; the state changes only on the event loop.
 """
@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,6 +64,7 @@ class Dashboard:
         self._lags_ms: deque[float] = deque(maxlen=2000)
         self._checkpoints: dict[str, tuple[str | None, float]] = {}
         self._listeners: set[asyncio.Queue[Event]] = set()
+        self._errors: dict[str, str] = {}
 
     # pages listening on the event stream
     def listen(self) -> asyncio.Queue[Event]:
@@ -162,7 +163,14 @@ class Dashboard:
             "pages": self.listeners,
         }
 
-    def _set_status(self, ok: bool, message: str) -> None:
+    def _set_status(self, loop: str, error: str | None) -> None:
+        """Live while every loop's last read worked; else the failures, in words."""
+        if error:
+            self._errors[loop] = error
+        else:
+            self._errors.pop(loop, None)
+        ok = not self._errors
+        message = "live" if ok else "; ".join(sorted(set(self._errors.values())))
         if (ok, message) != (self.status["ok"], self.status["message"]):
             self.status = {"ok": ok, "message": message}
             self._send({"type": "status", **self.status})
@@ -170,21 +178,26 @@ class Dashboard:
     async def run(
         self, stop: asyncio.Event, *, every_s: float = 0.5, health_s: float = 2.0
     ) -> None:
-        """Until `stop`: fresh ticks and alerts every `every_s`, health every `health_s`."""
-        next_health = 0.0
+        """Until `stop`: three loops, so a slow health read never delays an alert."""
+        await asyncio.gather(
+            self._every(stop, every_s, self.refresh_alerts),
+            self._every(stop, every_s, self.refresh_ticks),
+            self._every(stop, health_s, self.refresh_health),
+        )
+
+    async def _every(
+        self, stop: asyncio.Event, interval_s: float, refresh: Callable[[], Awaitable[None]]
+    ) -> None:
         while not stop.is_set():
+            name = refresh.__name__
             try:
-                await self.refresh_ticks()
-                await self.refresh_alerts()
-                if time.monotonic() >= next_health:
-                    next_health = time.monotonic() + health_s
-                    await self.refresh_health()
-                self._set_status(True, "live")
+                await refresh()
+                self._set_status(name, None)
             except SourceError as e:
                 log.warning("%s", e)
-                self._set_status(False, str(e))
+                self._set_status(name, str(e))
             except Exception as e:  # the page must say it; the server must keep running
                 log.exception("dashboard refresh failed")
-                self._set_status(False, f"refresh failed: {e!r}")
+                self._set_status(name, f"{name} failed: {e!r}")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every_s)
+                await asyncio.wait_for(stop.wait(), interval_s)

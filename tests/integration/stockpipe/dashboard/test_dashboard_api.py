@@ -172,7 +172,7 @@ def _status(client: TestClient) -> dict[str, Any]:
     return dict(client.get("/api/health").json()["status"])
 
 
-def test_a_stack_that_goes_away_is_reported_then_recovered_without_a_restart(
+def test_a_stack_that_goes_away_is_reported_and_the_server_keeps_answering(
     tmp_path: Path, stack: tuple[DemoStack, DemoReport]
 ) -> None:
     demo, _ = stack
