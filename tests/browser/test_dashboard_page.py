@@ -15,32 +15,18 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
 
 from stockpipe.demo import DemoReport, run_demo
-from tests.dashboard_stack import DemoStack, minute_bars
+from tests.dashboard_stack import FEED, DemoStack, alert_key, minute_bars, open_page
 from tests.waiting import wait_for
 
 DEMO_TICKS = 2000
 CHARTS = """() => Object.fromEntries(Object.entries(window.dashboard.charts).map(([s, c]) => [s, {
   bars: c.candles.data(), fast: c.fast.data(), slow: c.slow.data(), markers: c.markers.markers(),
 }]))"""
-FEED = """() => [...document.querySelectorAll('#alerts li')].map(li => ({
-  key: li.dataset.key, shownMs: Number(li.dataset.shownMs), text: li.textContent }))"""
-
-
-def open_page(browser: Browser, url: str) -> Page:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(url)
-    page.wait_for_function("window.dashboard && window.dashboard.loaded")
-    return page
-
-
-def key(alert: dict[str, Any]) -> str:
-    return f"{alert['symbol']}|{alert['signal']}|{alert['bar_start_ms']}"
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +55,7 @@ def fresh(browser: Browser, dashboard_url: str, run: tuple[Page, DemoReport]) ->
     page.close()
 
 
-def test_every_demo_symbol_has_a_chart_of_its_stored_minutes(
-    stack: DemoStack, fresh: Page, artifacts: Path
-) -> None:
+def test_every_demo_symbol_has_a_chart_of_its_stored_minutes(stack: DemoStack, fresh: Page) -> None:
     charts = fresh.evaluate(CHARTS)
     history = stack.history()
     assert sorted(charts) == sorted(stack.settings.symbols)
@@ -80,8 +64,6 @@ def test_every_demo_symbol_has_a_chart_of_its_stored_minutes(
         assert [{k: b[k] for k in ("time", "open", "high", "low", "close")} for b in expected] == [
             {k: b[k] for k in ("time", "open", "high", "low", "close")} for b in chart["bars"]
         ]
-    fresh.screenshot(path=artifacts / "dashboard.png", full_page=True)
-    assert (artifacts / "dashboard.png").stat().st_size > 50_000
 
 
 def test_sma_lines_and_markers_match_the_published_alerts(
@@ -110,7 +92,9 @@ def test_the_feed_is_the_messages_on_the_sqs_subscription_newest_first(
     stack: DemoStack, fresh: Page
 ) -> None:
     feed = fresh.evaluate(FEED)
-    assert [item["key"] for item in feed] == [key(body) for _, body in reversed(stack.observed)]
+    assert [item["key"] for item in feed] == [
+        alert_key(body) for _, body in reversed(stack.observed)
+    ]
     for item, (_, body) in zip(feed, reversed(stack.observed), strict=True):
         assert body["rule"] in item["text"]
         assert f"{body['price']:.2f}" in item["text"]
@@ -141,7 +125,7 @@ def test_the_open_page_followed_the_demo_without_a_reload(
         assert live[symbol]["bars"] == loaded[symbol]["bars"]
         assert live[symbol]["markers"] == loaded[symbol]["markers"]
     shown = {item["key"]: item["shownMs"] for item in page.evaluate(FEED)}
-    latencies = sorted(shown[key(body)] - published for published, body in stack.observed)
+    latencies = sorted(shown[alert_key(body)] - published for published, body in stack.observed)
     p50, p95 = latencies[len(latencies) // 2], latencies[int(0.95 * (len(latencies) - 1))]
     (artifacts / "alert-latency.json").write_text(
         json.dumps({"alerts": len(latencies), "p50_ms": p50, "p95_ms": p95, "ms": latencies})
@@ -151,7 +135,9 @@ def test_the_open_page_followed_the_demo_without_a_reload(
     assert latencies[0] >= 0 and latencies[-1] < 5000
 
 
-def test_history_shows_a_day_or_says_why_not(stack: DemoStack, fresh: Page) -> None:
+def test_history_shows_a_day_or_says_why_not(
+    stack: DemoStack, fresh: Page, artifacts: Path
+) -> None:
     day = (
         datetime.fromtimestamp(max(stack.history()["event_time_ms"]) / 1000, UTC).date().isoformat()
     )
@@ -170,6 +156,8 @@ def test_history_shows_a_day_or_says_why_not(stack: DemoStack, fresh: Page) -> N
     assert show("aapl", day) == ""
     assert str(fresh.text_content("#history-ohlc")).startswith(f"AAPL {day}: open ")
     assert fresh.evaluate("window.dashboard.history.data().length") > 0
+    fresh.screenshot(path=artifacts / "dashboard.png", full_page=True)  # the README's picture
+    assert (artifacts / "dashboard.png").stat().st_size > 50_000
 
 
 def test_a_stack_that_goes_away_is_shown_and_the_server_keeps_serving(
