@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
@@ -136,6 +138,8 @@ def create_app(dashboard: Dashboard, *, local: bool, refresh_s: float = 0.5) -> 
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         exception_handlers={Exception: failed},
+        # the chart library and the bars compress ~4x; the event stream is never compressed
+        middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
         lifespan=lifespan,
     )
 

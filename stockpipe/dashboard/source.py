@@ -33,6 +33,7 @@ from stockpipe.dashboard.contracts import FormatError, TickRow, alert_from_messa
 
 log = logging.getLogger(__name__)
 
+TICK_ATTRIBUTES = "event_time_ms, price, volume, ingest_lag_ms"  # what tick_from_item reads
 MISSING = {
     "ResourceNotFoundException",
     "AWS.SimpleQueueService.NonExistentQueue",
@@ -97,15 +98,18 @@ class PipelineSource:
 
     def ticks(self, symbol: str, *, after: str | None, limit: int) -> list[TickRow]:
         """Oldest first: the newest `limit` ticks, or (with `after`) up to `limit` after it."""
-        condition = "symbol = :s AND sk BETWEEN :lo AND :hi"
-        lo, hi = (
-            (after + "\x00", tables.LATEST_SORT_KEY) if after else ("0", tables.LATEST_SORT_KEY)
-        )
+        lo = after + "\x00" if after else "0"
         with reading(f"ticks of {symbol}"):
             items = self._client("dynamodb").query(
                 TableName=self.settings.ticks_table,
-                KeyConditionExpression=condition,
-                ExpressionAttributeValues={":s": {"S": symbol}, ":lo": {"S": lo}, ":hi": {"S": hi}},
+                KeyConditionExpression="#p = :p AND #s BETWEEN :lo AND :hi",
+                ProjectionExpression=f"#p, #s, {TICK_ATTRIBUTES}",
+                ExpressionAttributeNames={"#p": tables.PARTITION_KEY, "#s": tables.SORT_KEY},
+                ExpressionAttributeValues={
+                    ":p": {"S": symbol},
+                    ":lo": {"S": lo},
+                    ":hi": {"S": tables.LATEST_SORT_KEY},
+                },
                 ScanIndexForward=after is not None,
                 Limit=limit + 1,  # the range includes the latest-quote item
             )["Items"]
