@@ -23,6 +23,7 @@ from constructs import Construct
 
 from common import history_tables, tables
 from deploy.config import DeployConfig
+from deploy.dashboard_access import add_dashboard_access
 from deploy.suppressions import skip_checks
 
 ATHENA_SCAN_CUTOFF_BYTES = 10 * 1024**3
@@ -51,6 +52,7 @@ class DataStack(cdk.Stack):
         self._subscribe()
         self.glue_database = self._glue()
         self.workgroup = self._athena()
+        self.dashboard_queue, self.dashboard_policy = add_dashboard_access(self)
         self._outputs()
 
     def _key(self) -> kms.Key:
@@ -251,6 +253,8 @@ class DataStack(cdk.Stack):
             "AlertsTopicArn": self.alerts_topic.topic_arn,
             "GlueDatabase": self.glue_database.ref,
             "AthenaWorkGroup": self.workgroup.ref,
+            "DashboardQueueName": self.dashboard_queue.queue_name,
+            "DashboardPolicyArn": self.dashboard_policy.managed_policy_arn,
         }
         for name, value in outputs.items():
             cdk.CfnOutput(self, name, value=value)

@@ -88,3 +88,53 @@ def send_failures(queue: sqs.IQueue, key: kms.IKey) -> list[iam.PolicyStatement]
 def write_logs(log_group_arn: str) -> iam.PolicyStatement:
     """A log group's `Arn` attribute already ends in `:*` (its streams)."""
     return statement(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group_arn])
+
+
+def read_dashboard(
+    *,
+    ticks: dynamodb.ITable,
+    state: dynamodb.ITable,
+    leases: dynamodb.ITable,
+    stream: kinesis.IStream,
+    bucket: s3.IBucket,
+    queue: sqs.IQueue,
+    key: kms.IKey,
+    athena_workgroup_arn: str,
+    glue_arns: list[str],
+) -> list[iam.PolicyStatement]:
+    """stockpipe/dashboard/source.py and its history queries (stockpipe/history/athena.py).
+
+    Reads only, by key: Query one symbol's ticks, GetItem trend state and shard leases,
+    ListShards. The one delete is of messages on the dashboard's own alerts queue; the one
+    put is Athena's result file, written as the caller under athena-results/."""
+    return [
+        statement(["dynamodb:Query"], [ticks.table_arn]),
+        statement(["dynamodb:GetItem"], [state.table_arn, leases.table_arn]),
+        statement(["kinesis:ListShards"], [stream.stream_arn]),
+        statement(
+            ["sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage"], [queue.queue_arn]
+        ),
+        iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[bucket.bucket_arn],
+            conditions={
+                "StringLike": {"s3:prefix": ["ticks/*", "dead-letter/*", "athena-results/*"]}
+            },
+        ),
+        statement(["s3:GetBucketLocation"], [bucket.bucket_arn]),
+        statement(
+            ["s3:GetObject"],
+            [
+                bucket.arn_for_objects("ticks/*"),
+                bucket.arn_for_objects("dead-letter/*"),
+                bucket.arn_for_objects("athena-results/*"),
+            ],
+        ),
+        statement(["s3:PutObject"], [bucket.arn_for_objects("athena-results/*")]),
+        statement(
+            ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"],
+            [athena_workgroup_arn],
+        ),
+        statement(["glue:GetDatabase", "glue:GetTable"], glue_arns),
+        statement(["kms:Decrypt", "kms:GenerateDataKey"], [key.key_arn]),
+    ]

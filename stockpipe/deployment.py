@@ -19,6 +19,7 @@ DATA_OUTPUTS = {
     "ConsumerApplication": "STOCKPIPE_CONSUMER_APPLICATION",
     "GlueDatabase": "STOCKPIPE_GLUE_DATABASE",
     "AthenaWorkGroup": "STOCKPIPE_ATHENA_WORKGROUP",
+    "DashboardQueueName": "STOCKPIPE_DASHBOARD_QUEUE",
 }
 
 

@@ -34,6 +34,7 @@ from stockpipe.dashboard.contracts import FormatError, TickRow, alert_from_messa
 log = logging.getLogger(__name__)
 
 TICK_ATTRIBUTES = "event_time_ms, price, volume, ingest_lag_ms"  # what tick_from_item reads
+LOCAL_ONLY = {"ResourceNotFoundException", "AccessDeniedException"}
 MISSING = {
     "ResourceNotFoundException",
     "AWS.SimpleQueueService.NonExistentQueue",
@@ -179,19 +180,24 @@ class PipelineSource:
             return [ShardProgress(s["ShardId"], self._checkpoint(s["ShardId"])) for s in shards]
 
     def _checkpoint(self, shard_id: str) -> str | None:
-        dynamodb = self._client("dynamodb")
+        """The KCL daemon's lease, else the local driver's checkpoint (a table that exists
+        only on the local stack, and that the dashboard's AWS policy does not name)."""
         application = self.settings.consumer_application
-        for table, key, attribute in (
-            (application, "leaseKey", "checkpoint"),  # the KCL daemon's lease table
-            (f"{application}-local-checkpoints", "shard_id", "sequence_number"),
+        for table, key, attribute, absent in (
+            (application, "leaseKey", "checkpoint", {"ResourceNotFoundException"}),
+            (f"{application}-local-checkpoints", "shard_id", "sequence_number", LOCAL_ONLY),
         ):
             try:
-                item = dynamodb.get_item(TableName=table, Key={key: {"S": shard_id}}).get("Item")
+                item = (
+                    self._client("dynamodb")
+                    .get_item(TableName=table, Key={key: {"S": shard_id}})
+                    .get("Item", {})
+                )
             except ClientError as e:
-                if e.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                if e.response.get("Error", {}).get("Code") in absent:
                     continue
                 raise
-            if item and attribute in item:
+            if attribute in item:
                 return str(item[attribute]["S"])
         return None
 
