@@ -82,6 +82,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.consumer_bench
 	$(BIN)/python -m bench.history_bench
 	$(BIN)/python -m bench.emulator_bench
+	$(MAKE) chromium dashboard-assets
+	$(BIN)/python -m bench.dashboard_bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
