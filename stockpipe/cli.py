@@ -187,6 +187,10 @@ def demo(
                 f"demo on {target.endpoint} ({target.origin}), {ticks} ticks, "
                 f"symbols {', '.join(settings.symbols)}"
             )
+            watch = "open `stockpipe dashboard` in another shell"
+            if target.origin == "embedded":
+                watch = "start `stockpipe up`, then `stockpipe dashboard`, then this demo"
+            err.print(f"to watch it live: {watch}")
         with Progress(
             TextColumn("{task.description:<28}"),
             BarColumn(),
@@ -239,7 +243,6 @@ def demo(
                     str(alert["price"]),
                 )
             out.print(signals)
-        err.print("watch it live: `stockpipe up`, then `stockpipe dashboard` and this demo")
     complete = report.produced == report.in_stream == report.dynamodb_rows == report.s3_rows
     if not complete:
         raise typer.Exit(1)
