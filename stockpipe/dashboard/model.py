@@ -1,29 +1,19 @@
 """What the page shows, kept in memory from bounded reads: bars, SMA lines, indicator values.
 
-Bars are 1-minute (the trend's bar length) by event time, as the trend handler builds them,
-so the SMA of a bar here equals the SMA the handler put in an alert for that bar.
+Bars are the trend handler's own (`lambdas.trend.engine.Bar`: by event time, the bar length
+of its settings), so the SMA of a bar here equals the SMA the handler put in an alert for
+that bar.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from lambdas.trend.engine import Bar, TickIn
 from lambdas.trend.indicators import IndicatorState, bollinger, sma
 from stockpipe.dashboard.contracts import TickRow
 
 RSI_PERIOD = 14
-
-
-@dataclass
-class Bar:
-    start_ms: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: int
-    last_ms: int
 
 
 class SymbolView:
@@ -42,17 +32,14 @@ class SymbolView:
         earliest = None
         for tick in ticks:
             start = tick.event_time_ms - tick.event_time_ms % self.bar_ms
-            bar = self.bars.get(start)
-            if bar is None:
-                self.bars[start] = Bar(
-                    start, tick.price, tick.price, tick.price, tick.price, tick.volume,
-                    tick.event_time_ms,
-                )  # fmt: skip
+            price, event_ms = tick.price, tick.event_time_ms
+            if start in self.bars:
+                self.bars[start].add(TickIn(tick.sort_key, event_ms, price, tick.volume))
             else:
-                bar.high, bar.low = max(bar.high, tick.price), min(bar.low, tick.price)
-                bar.volume += tick.volume
-                if tick.event_time_ms >= bar.last_ms:
-                    bar.close, bar.last_ms = tick.price, tick.event_time_ms
+                self.bars[start] = Bar(
+                    start, price, price, price, price, tick.volume, event_ms, event_ms,
+                    tick.sort_key,
+                )  # fmt: skip
             earliest = start if earliest is None else min(earliest, start)
             if self.last_key is None or tick.sort_key > self.last_key:
                 self.last_key = tick.sort_key

@@ -84,7 +84,7 @@ def test_bars_by_event_minute_with_open_high_low_close_even_out_of_order() -> No
     )
     bars = view.series(5, 20)["bars"]
     assert [(b["open"], b["high"], b["low"], b["close"], b["volume"]) for b in bars] == [
-        (10.0, 11.0, 9.0, 11.0, 3),  # the first tick to arrive opens the bar
+        (9.0, 11.0, 9.0, 11.0, 3),  # open and close by event time, not by arrival
         (12.0, 12.0, 12.0, 12.0, 1),
     ]
     assert view.quote == {"price": 12.0, "event_time_ms": row(1, 5, 0).event_time_ms}
