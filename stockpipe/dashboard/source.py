@@ -137,14 +137,8 @@ class PipelineSource:
             messages = sqs.receive_message(
                 QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
             ).get("Messages", [])
-            if messages:
-                sqs.delete_message_batch(
-                    QueueUrl=self._queue_url,
-                    Entries=[
-                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                        for i, m in enumerate(messages)
-                    ],
-                )
+            for message in messages:  # alerts are rare (one per crossover): no batch call
+                sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
         alerts = []
         for message in messages:
             try:
@@ -194,7 +188,9 @@ class PipelineSource:
                     .get("Item", {})
                 )
             except ClientError as e:
-                if e.response.get("Error", {}).get("Code") in absent:
+                code = e.response.get("Error", {}).get("Code")
+                status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+                if code in absent or (status == 403 and "AccessDeniedException" in absent):
                     continue
                 raise
             if attribute in item:
