@@ -7,22 +7,42 @@ STAMP := $(VENV)/.installed
 
 DEPLOY_TOOLS := deploy/node_modules/.bin/cdk .cache/checkov/bin/checkov
 
-.PHONY: synth deploy-tools java demo test unit integration kcl lint fmt bench up clean docker-wheelhouse docker-test lock-images
+.PHONY: synth deploy-tools java chromium dashboard-assets browser demo test unit integration kcl lint fmt bench up clean docker-wheelhouse docker-test lock-images
 
 $(STAMP): pyproject.toml scripts/install_kclpy.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[local,dev,deploy]'
+	$(BIN)/python -m pip install -q -e '.[local,dev,deploy,dashboard]'
 	$(BIN)/python scripts/install_kclpy.py
 	@touch $(STAMP)
+
+# The dashboard's chart library from the npm registry (pinned in package-lock.json), copied
+# into the package's static folder (git-ignored): the page loads nothing from a CDN.
+DASHBOARD_WEB := stockpipe/dashboard/web
+DASHBOARD_VENDOR := stockpipe/dashboard/static/vendor/lightweight-charts.standalone.production.js
+$(DASHBOARD_VENDOR): $(DASHBOARD_WEB)/package.json $(DASHBOARD_WEB)/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -q && apt-get install -y -q nodejs npm; }
+	cd $(DASHBOARD_WEB) && npm ci --no-fund --no-audit --silent
+	mkdir -p $(@D)
+	cp $(DASHBOARD_WEB)/node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js \
+	  $(DASHBOARD_WEB)/node_modules/lightweight-charts/LICENSE $(@D)/
+
+dashboard-assets: $(DASHBOARD_VENDOR)
+
+# The browser tier drives Debian's Chromium (Playwright's own browser download needs the internet)
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+
+browser: $(STAMP) chromium dashboard-assets
+	$(BIN)/pytest tests/browser -m browser
 
 java:
 	@command -v java >/dev/null || { apt-get update -q && apt-get install -y -q openjdk-17-jre-headless; }
 
-demo: $(STAMP)
+demo: $(STAMP) dashboard-assets
 	$(BIN)/stockpipe demo
 
-up: $(STAMP)
+up: $(STAMP) dashboard-assets
 	$(BIN)/stockpipe up
 
 lint: $(STAMP)
@@ -47,7 +67,7 @@ deploy-tools: $(DEPLOY_TOOLS)
 synth: $(STAMP) deploy/node_modules/.bin/cdk
 	cd deploy && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 node_modules/.bin/cdk synth --quiet
 
-test: $(STAMP) java lint $(DEPLOY_TOOLS)
+test: $(STAMP) java chromium dashboard-assets lint $(DEPLOY_TOOLS)
 	$(MAKE) docker-test
 	$(BIN)/pytest -m "not docker"
 
@@ -63,6 +83,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.history_bench
 	$(BIN)/python -m bench.emulator_bench
 	$(BIN)/python -m bench.trend_bench
+	$(MAKE) chromium dashboard-assets
+	$(BIN)/python -m bench.dashboard_bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
@@ -81,7 +103,7 @@ DOCKER_HOST_SOCK := unix://$(CURDIR)/.cache/docker/docker.sock
 # --platform to older manylinux levels, so each glibc level is named.
 IMAGE_PYTHON := 3.11.2
 IMAGE_LOCKS := $(wildcard docker/requirements-*.txt)
-docker-wheelhouse: $(STAMP)
+docker-wheelhouse: $(STAMP) dashboard-assets
 	$(BIN)/python -m pip download -q -d docker/wheelhouse --only-binary=:all: --no-deps \
 	  --require-hashes --python-version $(IMAGE_PYTHON) --implementation cp --abi cp311 \
 	  $(foreach glibc,17 24 26 27 28 31 34 35 36,--platform manylinux_2_$(glibc)_x86_64) \

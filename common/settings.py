@@ -230,6 +230,9 @@ class Settings(ProducerSettings, ConsumerSettings, TrendSettings):
     shard_count: int = Field(default=2, ge=1, le=500)
     alerts_topic: str = "stockpipe-alerts"
     alerts_queue: str = "stockpipe-alerts-local"
+    dashboard_queue: str = Field(
+        default="stockpipe-alerts-dashboard", description="the dashboard's alerts subscription"
+    )
     glue_database: str = "stockpipe"
     athena_workgroup: str = "stockpipe"
     athena_output: str | None = Field(

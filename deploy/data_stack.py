@@ -26,6 +26,7 @@ from constructs import Construct
 
 from common import history_tables, layout, tables
 from deploy.config import DeployConfig
+from deploy.dashboard_access import add_dashboard_access
 from deploy.suppressions import skip_checks
 
 KEY_WAITING_DAYS = 30
@@ -56,6 +57,7 @@ class DataStack(cdk.Stack):
         # KCL 3 state made here so the consumer needs no CreateTable/UpdateTable: the lease
         # owner index, the coordinator state (leader lock, migration state) and worker metrics
         self.lease_table = self._table("ConsumerLeaseTable", partition="leaseKey")
+        self.lease_owner_index = LEASE_OWNER_INDEX
         self.lease_table.add_global_secondary_index(
             index_name=LEASE_OWNER_INDEX,
             partition_key=dynamodb.Attribute(name="leaseOwner", type=dynamodb.AttributeType.STRING),
@@ -71,6 +73,7 @@ class DataStack(cdk.Stack):
         self.workgroup = self._athena()
         self.trail = self._data_event_trail() if config.data_event_trail else None
         self.key_watch = self._watch_key()
+        self.dashboard_queue, self.dashboard_policy = add_dashboard_access(self)
         self._outputs()
 
     def _key(self) -> kms.Key:
@@ -381,6 +384,8 @@ class DataStack(cdk.Stack):
             "AlertsTopicArn": self.alerts_topic.topic_arn,
             "GlueDatabase": self.glue_database.ref,
             "AthenaWorkGroup": self.workgroup.ref,
+            "DashboardQueueName": self.dashboard_queue.queue_name,
+            "DashboardPolicyArn": self.dashboard_policy.managed_policy_arn,
         }
         for name, value in outputs.items():
             cdk.CfnOutput(self, name, value=value)

@@ -6,16 +6,21 @@ name exactly the calls the code makes (listed in docs/deploy.md), on exactly one
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
 from common import layout
-from deploy.data_stack import LEASE_OWNER_INDEX, DataStack
+
+if TYPE_CHECKING:  # the data stack's module imports this one (dashboard access)
+    from deploy.data_stack import DataStack
 
 
 def statement(actions: list[str], resources: list[str]) -> iam.PolicyStatement:
@@ -69,7 +74,7 @@ def consume(data: DataStack) -> list[iam.PolicyStatement]:
             ],
             [leases],
         ),
-        statement(["dynamodb:Query"], [f"{leases}/index/{LEASE_OWNER_INDEX}"]),
+        statement(["dynamodb:Query"], [f"{leases}/index/{data.lease_owner_index}"]),
         # leader lock (DynamoDB lock client) and migration state; nothing scans it
         statement(
             [
@@ -144,4 +149,49 @@ def through_endpoint(
         )
         for s in statements
         if s.actions and all(a.startswith(prefix) for a in s.actions)
+    ]
+
+
+def read_dashboard(
+    *,
+    ticks: dynamodb.ITable,
+    state: dynamodb.ITable,
+    leases: dynamodb.ITable,
+    stream: kinesis.IStream,
+    bucket: s3.IBucket,
+    queue: sqs.IQueue,
+    key: kms.IKey,
+    athena_workgroup_arn: str,
+    glue_arns: list[str],
+) -> list[iam.PolicyStatement]:
+    """stockpipe/dashboard/source.py and its history queries (stockpipe/history/athena.py).
+
+    Reads only, by key: Query one symbol's ticks, GetItem trend state and shard leases,
+    ListShards. The one delete is of messages on the dashboard's own alerts queue; the one
+    put is Athena's result file, written as the caller under athena-results/."""
+    readable = (*layout.HISTORY_PREFIXES, layout.ATHENA_RESULTS_PREFIX)
+    results = layout.object_pattern(layout.ATHENA_RESULTS_PREFIX)
+    return [
+        statement(["dynamodb:Query"], [ticks.table_arn]),
+        statement(["dynamodb:GetItem"], [state.table_arn, leases.table_arn]),
+        statement(["kinesis:ListShards"], [stream.stream_arn]),
+        statement(
+            ["sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage"], [queue.queue_arn]
+        ),
+        iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [layout.object_pattern(p) for p in readable]}},
+        ),
+        statement(["s3:GetBucketLocation"], [bucket.bucket_arn]),
+        statement(
+            ["s3:GetObject"], [bucket.arn_for_objects(layout.object_pattern(p)) for p in readable]
+        ),
+        statement(["s3:PutObject"], [bucket.arn_for_objects(results)]),
+        statement(
+            ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"],
+            [athena_workgroup_arn],
+        ),
+        statement(["glue:GetDatabase", "glue:GetTable"], glue_arns),
+        key_use(key, ["kms:Decrypt", "kms:GenerateDataKey"], "s3", "sqs", "dynamodb"),
     ]

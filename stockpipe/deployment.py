@@ -25,6 +25,7 @@ DATA_OUTPUTS = {
     "KclWorkerMetricsTableName": "STOCKPIPE_KCL_WORKER_METRICS_TABLE",
     "GlueDatabase": "STOCKPIPE_GLUE_DATABASE",
     "AthenaWorkGroup": "STOCKPIPE_ATHENA_WORKGROUP",
+    "DashboardQueueName": "STOCKPIPE_DASHBOARD_QUEUE",
 }
 
 

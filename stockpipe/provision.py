@@ -171,9 +171,15 @@ def _athena_workgroup(athena: Any, settings: Settings) -> None:
 
 
 def _alerts(sns: Any, sqs: Any, settings: Settings) -> tuple[str, str]:
-    """The alerts topic, and a local queue subscribed to it so alerts can be read back."""
+    """The alerts topic, and local queues subscribed to it so alerts can be read back (the
+    CLI's, and the dashboard's own so neither takes the other's messages)."""
     topic_arn = str(sns.create_topic(Name=settings.alerts_topic)["TopicArn"])
-    queue_url = str(sqs.create_queue(QueueName=settings.alerts_queue)["QueueUrl"])
+    _subscribed_queue(sns, sqs, topic_arn, settings.dashboard_queue)
+    return topic_arn, _subscribed_queue(sns, sqs, topic_arn, settings.alerts_queue)
+
+
+def _subscribed_queue(sns: Any, sqs: Any, topic_arn: str, name: str) -> str:
+    queue_url = str(sqs.create_queue(QueueName=name)["QueueUrl"])
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
@@ -193,7 +199,7 @@ def _alerts(sns: Any, sqs: Any, settings: Settings) -> tuple[str, str]:
     sns.subscribe(
         TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, ReturnSubscriptionArn=True
     )
-    return topic_arn, queue_url
+    return queue_url
 
 
 def _glue_database(glue: Any, name: str, bucket: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-TIERS = ("integration", "kcl", "docker")
+TIERS = ("integration", "kcl", "docker", "browser")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

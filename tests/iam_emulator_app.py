@@ -4,9 +4,9 @@ moto checks the actions of an IAM policy for every service once IAM is enforced,
 the Resource element only for S3 (and SQS, IAM, STS): for the rest it asks about the resource
 "*", which no statement scoped to one stream or table matches. Its responses take the
 resource from a `_determine_resource` method when they have one; this module gives one to the
-Kinesis, DynamoDB, DynamoDB Streams and SNS responses, derived from the request the way AWS
-authorizes it (the stream, table or topic named in the call). Serve it with
-`Emulator(app="tests.iam_emulator_app:app")`.
+Kinesis, DynamoDB, DynamoDB Streams and SNS responses, and SQS GetQueueUrl, derived from
+the request the way AWS authorizes it (the stream, table, topic or queue named in the call).
+Serve it with `Emulator(app="tests.iam_emulator_app:app")`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from moto.iam.access_control import IAMRequestBase
 from moto.kinesis.responses import KinesisResponse
 from moto.kinesis.utils import decompose_shard_iterator
 from moto.sns.responses import SNSResponse
+from moto.sqs.exceptions import QueueDoesNotExist
+from moto.sqs.responses import SQSResponse
 
 from stockpipe.emulator_app import app
 
@@ -62,10 +64,25 @@ def _sns_topic(self: Any) -> str:
     return str(self._get_param("TopicArn") or ANY)
 
 
+_sqs_queue_by_url = SQSResponse._determine_resource
+
+
+def _sqs_queue(self: Any) -> str:
+    """moto finds the queue from QueueUrl only; GetQueueUrl names it by QueueName."""
+    name = self._get_param("QueueName")
+    if not name:
+        return str(_sqs_queue_by_url(self))
+    try:
+        return str(self.sqs_backend.get_queue(name).queue_arn)
+    except QueueDoesNotExist:
+        return ANY
+
+
 KinesisResponse._determine_resource = _kinesis_stream  # type: ignore[attr-defined]
 DynamoHandler._determine_resource = _dynamodb_table  # type: ignore[attr-defined]
 DynamoDBStreamsHandler._determine_resource = _dynamodb_stream  # type: ignore[attr-defined]
 SNSResponse._determine_resource = _sns_topic  # type: ignore[attr-defined]
+SQSResponse._determine_resource = _sqs_queue  # type: ignore[method-assign]
 
 
 def _recorded(check: Any, log_path: str) -> Any:

@@ -1,7 +1,8 @@
 """`stockpipe`: run the local stack, the demo, and the pipeline against any endpoint.
 
 One module per concern: local.py (the local stack and the demo), pipeline.py (produce,
-consume, trend), alerts.py, history.py (query), deployed.py (env, scale, teardown, cost);
+consume, trend), alerts.py, history.py (query), deployed.py (env, scale, teardown, cost),
+stockpipe/dashboard/command.py (dashboard);
 shared.py holds what they share, render.py how they look, errors.py how they fail.
 A new command is one entry in COMMANDS: every entry gets the same one-line errors.
 Nothing here imports the `local` extra (moto, Hypercorn, DuckDB, sqlglot) or kclpy: they
@@ -14,6 +15,7 @@ import typer
 
 from stockpipe.cli import alerts, deployed, history, local, pipeline
 from stockpipe.cli.errors import guarded
+from stockpipe.dashboard.command import dashboard
 
 COMMANDS = (
     local.up,
@@ -29,6 +31,7 @@ COMMANDS = (
     deployed.scale,
     deployed.teardown,
     deployed.cost,
+    dashboard,
 )
 
 app = typer.Typer(

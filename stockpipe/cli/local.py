@@ -81,6 +81,10 @@ def demo(
                 f"demo on {found.endpoint} ({found.origin}), {ticks} ticks, "
                 f"symbols {', '.join(settings.symbols)}"
             )
+            watch = "open `stockpipe dashboard` in another shell"
+            if found.origin == "embedded":
+                watch = "start `stockpipe up`, then `stockpipe dashboard`, then this demo"
+            err.print(f"to watch it live: {watch}")
         with render.demo_progress(err, ticks, disabled=json_output) as show:
             report = run_demo(
                 settings,

@@ -58,6 +58,17 @@ GROUP BY symbol, dt
 ORDER BY symbol, day""",
         ),
         NamedQuery(
+            "minute-bars",
+            "1-minute open, high, low, close and volume (the dashboard's history chart)",
+            """SELECT symbol, date_trunc('minute', event_time) AS minute,
+       min_by(price, event_time_ms) AS open, max(price) AS high, min(price) AS low,
+       max_by(price, event_time_ms) AS close, sum(volume) AS volume
+FROM ticks
+WHERE {symbol_filter} AND {date_filter}
+GROUP BY symbol, date_trunc('minute', event_time)
+ORDER BY symbol, minute""",
+        ),
+        NamedQuery(
             "sma-crossovers",
             "1-minute bar closes with SMA-5 and SMA-20, and BUY/SELL where they cross",
             """WITH bars AS (

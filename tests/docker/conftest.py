@@ -55,7 +55,11 @@ def host_aws(emulator_port: int, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def compose_project(images: None, emulator_port: int) -> Iterator[dict[str, str]]:
-    env = {**os.environ, "STOCKPIPE_EMULATOR_PORT": str(emulator_port)}
+    env = {
+        **os.environ,
+        "STOCKPIPE_EMULATOR_PORT": str(emulator_port),
+        "STOCKPIPE_DASHBOARD_PORT": str(free_port()),
+    }
     project = ["-p", f"stockpipe-test-{emulator_port}"]
     yield {"project": project[1], **env}
     subprocess.run(

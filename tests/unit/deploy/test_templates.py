@@ -4,6 +4,7 @@ trend Lambda's stream wiring, the Glue tables the code uses, alarms and a dashbo
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk.assertions import Match
@@ -34,9 +35,10 @@ def only(template: Any, kind: str) -> dict[str, Any]:
 def statements(template: Any) -> list[tuple[str, dict[str, Any]]]:
     """(policy logical id, statement) for every identity policy in the template."""
     found = []
-    for logical_id, policy in resources(template, "AWS::IAM::Policy").items():
-        for s in policy["Properties"]["PolicyDocument"]["Statement"]:
-            found.append((logical_id, s))
+    for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        for logical_id, policy in resources(template, kind).items():
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]:
+                found.append((logical_id, s))
     for logical_id, role in resources(template, "AWS::IAM::Role").items():
         assert "ManagedPolicyArns" not in role["Properties"], f"{logical_id}: managed policy"
         for inline in role["Properties"].get("Policies", []):
@@ -213,7 +215,11 @@ def test_key_rotates_and_topics_and_logs_use_it(synth: Synth) -> None:
 
 def test_subscriptions_and_symbol_filter_policy_come_from_context(synth: Synth) -> None:
     data, _ = synth(alertEmails="me@example.com", alertSms="+15551234567", alertSymbols="AAPL,NVDA")
-    subs = [s["Properties"] for s in resources(data, "AWS::SNS::Subscription").values()]
+    subs = [
+        s["Properties"]
+        for s in resources(data, "AWS::SNS::Subscription").values()
+        if s["Properties"]["Protocol"] != "sqs"  # the dashboard's queue takes every alert
+    ]
     assert sorted((s["Protocol"], s["Endpoint"]) for s in subs) == [
         ("email", "me@example.com"),
         ("sms", "+15551234567"),
@@ -224,8 +230,8 @@ def test_subscriptions_and_symbol_filter_policy_come_from_context(synth: Synth) 
 
 def test_no_filter_policy_without_alert_symbols(synth: Synth) -> None:
     data, _ = synth(alertEmails="me@example.com")
-    (sub,) = resources(data, "AWS::SNS::Subscription").values()
-    assert "FilterPolicy" not in sub["Properties"]
+    for sub in resources(data, "AWS::SNS::Subscription").values():
+        assert "FilterPolicy" not in sub["Properties"]
 
 
 def test_trend_lambda_reads_inserts_with_item_failures_bisect_and_a_failure_queue(
@@ -355,6 +361,52 @@ def test_roles_allow_exactly_the_calls_the_code_makes(synth: Synth) -> None:
     assert {a for a in granted["TrendRole"] if a.startswith(("sns:", "kinesis:", "s3:"))} == {
         "sns:Publish"
     }
+
+
+def test_dashboard_policy_reads_by_key_and_writes_only_its_queue_and_athena_results(
+    synth: Synth,
+) -> None:
+    data, _ = synth()
+    found = [s for policy, s in statements(data) if policy.startswith("DashboardReadPolicy")]
+    by_action = {a: json.dumps(s["Resource"]) for s in found for a in as_list(s["Action"])}
+    assert set(by_action) == {
+        "dynamodb:Query",  # one symbol's ticks, with a limit: no Scan
+        "dynamodb:GetItem",  # trend state, shard leases
+        "kinesis:ListShards",
+        "sqs:GetQueueUrl",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",  # its own queue's messages, once shown
+        "s3:ListBucket",
+        "s3:GetBucketLocation",
+        "s3:GetObject",
+        "s3:PutObject",  # Athena writes the result file as the caller
+        "athena:StartQueryExecution",
+        "athena:GetQueryExecution",
+        "athena:GetQueryResults",
+        "glue:GetDatabase",
+        "glue:GetTable",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+    }
+    assert "DashboardAlerts" in by_action["sqs:DeleteMessage"]
+    assert "athena-results/*" in by_action["s3:PutObject"]
+    assert "ticks/*" not in by_action["s3:PutObject"]
+    listing = next(s for s in found if s["Action"] == "s3:ListBucket")
+    assert listing["Condition"]["StringLike"]["s3:prefix"] == [
+        "ticks/*",
+        "dead-letter/*",
+        "athena-results/*",
+    ]
+    queues = resources(data, "AWS::SQS::Queue")
+    assert (
+        "KmsMasterKeyId"
+        in queues[next(q for q in queues if q.startswith("DashboardAlerts"))]["Properties"]
+    )
+    subscription = only(data, "AWS::SNS::Subscription")
+    assert subscription["Protocol"] == "sqs"
+    assert "RawMessageDelivery" not in subscription  # the SNS envelope, as on the local stack
+    outputs = data.to_json()["Outputs"]
+    assert {"DashboardQueueName", "DashboardPolicyArn"} <= set(outputs)
 
 
 def test_alarms_watch_lag_dead_letters_lambda_errors_and_notify_the_alarm_topic(
