@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import asdict
+from decimal import Decimal
 
 import orjson
 import pytest
@@ -12,12 +13,12 @@ import pytest
 from common import tables
 from consumer import encode
 from consumer.batch import InRecord, PriceMemory, build_batch
-from lambdas.trend.alerts import alert_body, publish_args
+from lambdas.trend.alerts import to_alert
 from lambdas.trend.engine import SymbolState, TickIn, TrendConfig, apply
 from lambdas.trend.indicators import IndicatorState, update
 from stockpipe.dashboard.contracts import FormatError, TickRow, alert_from_message, tick_from_item
 from stockpipe.dashboard.model import SymbolView, indicator_values
-from tests.factories import NOW_MS, NOW_S, a_tick
+from tests.factories import NOW_MS, a_tick
 
 
 def consumer_items(n: int) -> list[dict[str, object]]:
@@ -26,8 +27,10 @@ def consumer_items(n: int) -> list[dict[str, object]]:
         InRecord(t.encode(), str(i), 0, t.event_time_ms + 250, t.symbol)
         for i, t in enumerate(ticks)
     ]
-    batch = build_batch(records, "shardId-000000000001", PriceMemory(), now_s=NOW_S)
-    return encode.dynamodb_items(batch, ttl_days=7)
+    batch = build_batch(records, "shardId-000000000001", PriceMemory())
+    items, rejects = encode.dynamodb_items(batch, ttl_days=7)
+    assert rejects == {}
+    return items
 
 
 def test_tick_items_written_by_the_consumer_read_back_field_for_field() -> None:
@@ -40,7 +43,7 @@ def test_tick_items_written_by_the_consumer_read_back_field_for_field() -> None:
 
 def test_the_latest_quote_item_is_not_a_tick_and_a_garbled_item_is_refused() -> None:
     assert tick_from_item({"symbol": {"S": "AAPL"}, "sk": {"S": tables.LATEST_SORT_KEY}}) is None
-    with pytest.raises(FormatError, match="price"):
+    with pytest.raises(FormatError, match="id"):
         tick_from_item({"symbol": {"S": "AAPL"}, "sk": {"S": "1#a"}, "event_time_ms": {"N": "1"}})
 
 
@@ -49,7 +52,7 @@ def trend_signals() -> list[object]:
     price, ticks = 100.0, []
     for minute in range(120):
         price += rng.uniform(-1, 1)
-        ticks.append(TickIn(f"t{minute}", NOW_MS + minute * 60_000, round(price, 2), 10))
+        ticks.append(TickIn(f"t{minute}", NOW_MS + minute * 60_000, Decimal(f"{price:.2f}"), 10))
     return apply(SymbolState("AAPL"), ticks, TrendConfig())
 
 
@@ -57,10 +60,10 @@ def test_alerts_as_the_trend_handler_publishes_them_through_sns_to_sqs() -> None
     signals = trend_signals()
     assert signals, "the random walk should cross at least once"
     for signal in signals:
-        body = alert_body(signal)  # type: ignore[arg-type]
-        message = publish_args("arn:aws:sns:us-east-1:1:t", body)["Message"]
+        alert = to_alert(signal)  # type: ignore[arg-type]
+        message = alert.publish_args("arn:aws:sns:us-east-1:1:t")["Message"]
         envelope = orjson.dumps({"Type": "Notification", "Message": message}).decode()
-        assert alert_from_message(envelope) == body
+        assert alert_from_message(envelope) == alert.body()
 
 
 @pytest.mark.parametrize(
@@ -74,7 +77,8 @@ def test_a_message_that_is_not_an_alert_is_refused(body: str) -> None:
 
 def row(minute: int, second: int, price: float, volume: int = 1) -> TickRow:
     event = NOW_MS - NOW_MS % 60_000 + minute * 60_000 + second * 1000
-    return TickRow("AAPL", f"{event:016d}#{minute}-{second}", event, price, volume, event)
+    exact = Decimal(str(price))
+    return TickRow("AAPL", f"{event:016d}#{minute}-{second}", event, exact, volume, event)
 
 
 def test_bars_by_event_minute_with_open_high_low_close_even_out_of_order() -> None:
@@ -105,9 +109,16 @@ def test_indicator_values_from_the_stored_state_equal_the_handlers_last_values()
     state, rng = IndicatorState(), random.Random(5)
     for i in range(40):
         last = update(
-            state, 100 + rng.uniform(-2, 2), 10 + i, "2025-11-24", fast=5, slow=20, window=20
+            state,
+            Decimal(f"{100 + rng.uniform(-2, 2):.2f}"),
+            10 + i,
+            "2025-11-24",
+            fast=5,
+            slow=20,
+            window=20,
         )
-        restored = IndicatorState(**orjson.loads(orjson.dumps(state)))  # as stored
+        stored = orjson.loads(orjson.dumps(state.to_json_dict()))
+        restored = IndicatorState.from_json_dict(stored)
         got, want = indicator_values(restored, fast=5, slow=20), asdict(last)
         assert {k for k, v in got.items() if v is None} == {k for k, v in want.items() if v is None}
         assert {k: v for k, v in got.items() if v is not None} == pytest.approx(
