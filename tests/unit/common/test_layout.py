@@ -5,14 +5,16 @@ from __future__ import annotations
 from common import history_tables, layout
 
 
-def test_object_keys_are_hive_partitions_named_by_shard_and_first_sequence() -> None:
+def test_object_keys_are_hive_partitions_named_by_shard_and_first_record() -> None:
     assert (
-        layout.tick_object_key("2024-11-25", "shardId-000000000001", "4960")
-        == "ticks/dt=2024-11-25/shardId-000000000001-4960.parquet"
+        layout.tick_object_key("2024-11-25", "shardId-000000000001", 1_732_545_000_123, "4960")
+        == "ticks/dt=2024-11-25/shardId-000000000001-1732545000123-4960.parquet"
     )
     assert (
-        layout.dead_letter_object_key("2024-11-25", "shardId-000000000001", "4960")
-        == "dead-letter/dt=2024-11-25/shardId-000000000001-4960.jsonl"
+        layout.dead_letter_object_key(
+            "2024-11-25", "shardId-000000000001", 1_732_545_000_123, "4960"
+        )
+        == "dead-letter/dt=2024-11-25/shardId-000000000001-1732545000123-4960.jsonl"
     )
 
 
@@ -21,7 +23,7 @@ def test_the_glue_tables_point_at_the_prefixes_the_consumer_writes() -> None:
         t["Name"]: t["StorageDescriptor"]["Location"] for t in history_tables.table_inputs("b")
     }
     assert locations == {"ticks": "s3://b/ticks/", "dead_letters": "s3://b/dead-letter/"}
-    key = layout.tick_object_key("2024-11-25", "s", "1")
+    key = layout.tick_object_key("2024-11-25", "s", 0, "1")
     assert key.startswith(layout.partition_prefix(layout.TICKS_PREFIX, "2024-11-25"))
 
 
