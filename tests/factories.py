@@ -31,11 +31,13 @@ def a_tick(**overrides: Any) -> Tick:
 
 
 def ticks(n: int, symbols: tuple[str, ...] = ("AAPL", "MSFT", "GOOG")) -> list[Tick]:
-    """n distinct valid ticks, round-robin over symbols, one second apart."""
+    """n distinct valid ticks, round-robin over symbols, one second apart, all in the past
+    (from an hour ago, or earlier when n is larger)."""
+    start = NOW_MS - max(3_600_000, n * 1000 + 60_000)
     return [
         a_tick(
             symbol=symbols[i % len(symbols)],
-            event_time_ms=NOW_MS - 3_600_000 + i * 1000,
+            event_time_ms=start + i * 1000,
             price=100.0 + (i % 97) * 0.01,
             volume=i,
         )
