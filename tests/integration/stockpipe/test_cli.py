@@ -208,6 +208,7 @@ def test_trend_runs_the_handler_on_the_table_stream(resources: Resources, tmp_pa
                 "event_time_ms": {"N": str(1_764_000_000_000 + i * 60_000)},
                 "price": {"N": "100.5"},
                 "volume": {"N": "10"},
+                "source": {"S": "replay"},  # a tick item without it is a poison record
             },
         )
     trend = subprocess.Popen(
