@@ -4,6 +4,7 @@ a tie series, a tick from the future, an outbox over its cap, racing invocations
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -118,6 +119,19 @@ def test_an_outbox_over_its_cap_sends_the_oldest_to_the_failure_queue(
     assert published == [e.id for e in stored.outbox]
 
 
+class RacedSns:
+    """SNS whose first publish lets a rival invocation run first (the race, made certain)."""
+
+    def __init__(self, rival: Callable[[], dict[str, Any]]) -> None:
+        self.real, self.rival = aws.client("sns"), rival
+        self.rival_responses: list[dict[str, Any]] = []
+
+    def publish(self, **kwargs: Any) -> Any:
+        if not self.rival_responses:
+            self.rival_responses.append(self.rival())
+        return self.real.publish(**kwargs)
+
+
 def test_a_racing_invocation_never_publishes_an_alert_it_did_not_record(
     resources: Resources,
 ) -> None:
@@ -126,21 +140,10 @@ def test_a_racing_invocation_never_publishes_an_alert_it_did_not_record(
     records = records_for("AAPL", CLOSES)
     first, rest = records[:120], records[120:]
     rival = processor(resources)
-    rival_responses = []
-
-    class SlowSns:
-        def __init__(self) -> None:
-            self.real, self.raced = aws.client("sns"), False
-
-        def publish(self, **kwargs: Any) -> Any:
-            if not self.raced:
-                self.raced = True
-                rival_responses.append(rival.process(event(first + rest)))
-            return self.real.publish(**kwargs)
-
-    assert processor(resources, SlowSns()).process(event(first)) == {"batchItemFailures": []}
+    sns = RacedSns(lambda: rival.process(event(first + rest)))
+    assert processor(resources, sns).process(event(first)) == {"batchItemFailures": []}
     # THEN B published only its own alert and reported its records (A held the lease)
-    assert rival_responses[0]["batchItemFailures"]
+    assert sns.rival_responses[0]["batchItemFailures"]
     rival.process(event(first + rest))  # the event source's retry of B
     got = sorted(received(resources), key=lambda a: a.bar_start_ms)
     assert [(a.symbol, a.signal) for a in got] == expected("AAPL", CLOSES)
@@ -157,18 +160,9 @@ def test_clearing_a_published_alert_keeps_the_alerts_other_invocations_recorded(
     first, rest = records[:120], records[120:]
     rival_sns = DownSns()
     rival = processor(resources, rival_sns)
-
-    class RacedSns:
-        def __init__(self) -> None:
-            self.real, self.raced = aws.client("sns"), False
-
-        def publish(self, **kwargs: Any) -> Any:
-            if not self.raced:
-                self.raced = True
-                assert rival.process(event(first + rest))["batchItemFailures"]
-            return self.real.publish(**kwargs)
-
-    processor(resources, RacedSns()).process(event(first))
+    sns = RacedSns(lambda: rival.process(event(first + rest)))
+    processor(resources, sns).process(event(first))
+    assert sns.rival_responses[0]["batchItemFailures"]
     # WHEN A removes its alert from the outbox, and B's records are retried
     rival_sns.up = True
     assert rival.process(event(rest)) == {"batchItemFailures": []}

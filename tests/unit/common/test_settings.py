@@ -63,6 +63,11 @@ TREND_VALUES = {
     "STOCKPIPE_TREND_HYSTERESIS": "0.002",
     "STOCKPIPE_TREND_COOLDOWN_BARS": "4",
     "STOCKPIPE_TREND_BATCH_SIZE": "50",
+    "STOCKPIPE_TREND_WATERMARK_JUMP": "1h",
+    "STOCKPIPE_TREND_WATERMARK_CONFIRMATIONS": "4",
+    "STOCKPIPE_TREND_OUTBOX_CAP": "20",
+    "STOCKPIPE_TREND_PUBLISH_LEASE": "90s",
+    "STOCKPIPE_TREND_FAILURE_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/f",
     "STOCKPIPE_REGION": "eu-west-1",
     "STOCKPIPE_LOG_FORMAT": "json",
     "STOCKPIPE_LOG_LEVEL": "DEBUG",
@@ -81,6 +86,7 @@ def test_every_trend_option_is_read_from_the_environment(
     assert settings.to_env() == TREND_VALUES
     assert (settings.bar_ms, settings.allowed_lateness_ms) == (300_000, 30_000)
     assert settings.trend_hysteresis == 0.002 and settings.trend_cooldown_bars == 4
+    assert (settings.watermark_jump_ms, settings.publish_lease_ms) == (3_600_000, 90_000)
 
 
 @pytest.mark.parametrize(
@@ -90,6 +96,8 @@ def test_every_trend_option_is_read_from_the_environment(
         ({"STOCKPIPE_TREND_FAST": "20"}, "must be below trend_slow"),
         ({"STOCKPIPE_TREND_ALLOWED_LATENESS": "soon"}, "is not like"),
         ({"STOCKPIPE_TREND_HYSTERESIS": "-0.1"}, "greater than or equal"),
+        ({"STOCKPIPE_TREND_WATERMARK_JUMP": "far"}, "is not like"),
+        ({"STOCKPIPE_TREND_OUTBOX_CAP": "0"}, "greater than or equal"),
     ],
 )
 def test_bad_trend_options_are_refused_with_the_reason(
