@@ -19,7 +19,7 @@ from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from stockpipe import emulator_shard_end
+from stockpipe import emulator_resharding
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Receive = Callable[[], Any]
@@ -100,6 +100,6 @@ class AsgiBridge:
         await send({"type": "http.response.body", "body": content})
 
 
-emulator_shard_end.install()  # closed shards end as on Kinesis (the KCL needs it)
+emulator_resharding.install()  # resharding as on Kinesis (the KCL needs it)
 moto_wsgi = DomainDispatcherApplication(create_backend_app)
 app = AsgiBridge(moto_wsgi)
