@@ -9,7 +9,7 @@ DEPLOY_TOOLS := deploy/node_modules/.bin/cdk .cache/checkov/bin/checkov
 
 .PHONY: synth deploy-tools java chromium dashboard-assets browser demo test unit integration kcl lint fmt bench up clean docker-wheelhouse docker-test lock-images
 
-$(STAMP): pyproject.toml scripts/install_kclpy.py
+$(STAMP): pyproject.toml scripts/install_kclpy.py consumer/kcl_jars.tsv
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[local,dev,deploy,dashboard]'

@@ -6,7 +6,9 @@ and the memory of a worker (JVM, launcher, one Python child per shard).
 One real KCL 3 worker (`python -m consumer`) reads a fresh stream on the emulator while ticks
 are put at a steady rate; after a few seconds of flow it is stopped. Re-delivered = records
 after the lease table's checkpoint (what the next owner reads again) that the worker had
-already written to DynamoDB before it stopped. Memory = VmRSS of each process while it runs.
+already written to DynamoDB before it stopped: the duplicates a stop causes. (Records a
+SIGKILL loses from the buffer are read again too, but were never written.)
+Memory = VmRSS of each process while it runs.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ def rss_mb(pid: int) -> float:
 
 
 def children(pid: int) -> list[int]:
-    found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(p) for p in found]
+    """Children of every thread (the JVM starts the shard processes from worker threads)."""
+    tasks = Path(f"/proc/{pid}/task").iterdir()
+    return [int(c) for t in tasks for c in (t / "children").read_text().split()]
 
 
 def memory(launcher: int) -> dict[str, Any]:

@@ -52,6 +52,16 @@ def produce(stream: kinesis.IStream, key: kms.IKey) -> list[iam.PolicyStatement]
     ]
 
 
+# what the KCL does to its lease and coordinator state items
+KCL_ITEM_ACTIONS = [
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+]
+
+
 def consume(data: DataStack) -> list[iam.PolicyStatement]:
     """The KCL 3 daemon (polling retrieval, metrics off) and consumer/sinks.py.
 
@@ -63,29 +73,10 @@ def consume(data: DataStack) -> list[iam.PolicyStatement]:
             ["kinesis:ListShards", "kinesis:GetShardIterator", "kinesis:GetRecords"],
             [data.stream.stream_arn],
         ),
-        statement(
-            [
-                "dynamodb:DescribeTable",
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-                "dynamodb:UpdateItem",
-                "dynamodb:DeleteItem",
-                "dynamodb:Scan",
-            ],
-            [leases],
-        ),
+        statement([*KCL_ITEM_ACTIONS, "dynamodb:Scan"], [leases]),
         statement(["dynamodb:Query"], [f"{leases}/index/{data.lease_owner_index}"]),
         # leader lock (DynamoDB lock client) and migration state; nothing scans it
-        statement(
-            [
-                "dynamodb:DescribeTable",
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-                "dynamodb:UpdateItem",
-                "dynamodb:DeleteItem",
-            ],
-            [data.coordinator_table.table_arn],
-        ),
+        statement(KCL_ITEM_ACTIONS, [data.coordinator_table.table_arn]),
         statement(
             [
                 "dynamodb:DescribeTable",

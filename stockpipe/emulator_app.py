@@ -31,7 +31,7 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 
-from stockpipe import emulator_shard_end
+from stockpipe import emulator_resharding
 
 log = logging.getLogger(__name__)
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
@@ -140,6 +140,6 @@ class AsgiBridge:
         await send({"type": "http.response.body", "body": content})
 
 
-emulator_shard_end.install()  # closed shards end as on Kinesis (the KCL needs it)
+emulator_resharding.install()  # resharding as on Kinesis (the KCL needs it)
 moto_wsgi = DomainDispatcherApplication(create_backend_app)
 app = AsgiBridge(moto_wsgi)

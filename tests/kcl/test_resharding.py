@@ -87,9 +87,10 @@ class Feeder(threading.Thread):
         self._halt = threading.Event()
 
     def run(self) -> None:
+        pending = ticks(30_000, symbols=SYMBOLS)  # distinct ticks, enough for 10 minutes
         try:
             while not self._halt.wait(0.2):
-                chunk = ticks(self.batch, symbols=SYMBOLS)
+                chunk, pending = pending[: self.batch], pending[self.batch :]
                 publish(chunk)
                 self.sent += [t.id for t in chunk]
         except BaseException as e:
@@ -197,7 +198,11 @@ def test_split_and_merge_under_four_workers_keep_every_tick_once(
         sent = feeder.finish()
         print(f"children leased after {joined:.0f} s; merged moved after SIGTERM {left:.0f} s")
         # THEN every tick is stored exactly once, in DynamoDB and in S3
-        wait_for(lambda: len(set(stored_ids(stack)[0])) >= len(sent), 120, "every tick")
+        try:
+            wait_for(lambda: len(set(stored_ids(stack)[0])) >= len(sent), 120, "every tick")
+        except AssertionError as e:
+            missing = len(set(sent) - set(stored_ids(stack)[0]))
+            raise AssertionError(f"{e}: {missing} of {len(sent)} missing; {leases()}") from e
         time.sleep(3)  # a straggling duplicate would show up now
         dynamo, parquet = stored_ids(stack)
         assert sorted(dynamo) == sorted(sent)
