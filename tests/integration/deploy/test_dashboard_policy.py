@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -24,12 +25,11 @@ from botocore.exceptions import ClientError
 from common import aws, tables
 from common.settings import Settings
 from common.tick import make_tick
-from consumer import encode
+from consumer.app import make_sink
 from consumer.batch import InRecord, PriceMemory, build_batch
-from consumer.sinks import DynamoTicks
-from lambdas.trend.alerts import alert_body, publish_args
+from lambdas.trend.alerts import to_alert
 from lambdas.trend.engine import SymbolState, TickIn, TrendConfig, apply
-from lambdas.trend.state_store import StateStore
+from lambdas.trend.state_store import StateStore, Stored
 from stockpipe import alerts_feed
 from stockpipe.dashboard.history import day_bars
 from stockpipe.dashboard.live import Dashboard
@@ -78,20 +78,14 @@ def store_a_minute_of_pipeline_output(settings: Settings, topic_arn: str) -> str
         for i, t in enumerate(ticks)
     ]
     records.append(InRecord(b"{not json", "999", 0, now_ms, "AAPL"))
-    batch = build_batch(records, "shardId-000000000000", PriceMemory(), now_s=now_ms / 1000)
-    DynamoTicks(aws.client("dynamodb"), settings.ticks_table).put_items(
-        encode.dynamodb_items(batch, ttl_days=1)
-    )
-    s3 = aws.client("s3")
-    for key, body in encode.parquet_objects(batch) + encode.dead_letter_objects(batch):
-        s3.put_object(Bucket=settings.bucket, Key=key, Body=body)
+    batch = build_batch(records, "shardId-000000000000", PriceMemory())
+    make_sink(settings).write(batch)  # both paths: DynamoDB, then Parquet and dead letters
     state = SymbolState("AAPL")
-    signals = apply(
-        state, [TickIn(t.id, t.event_time_ms, t.price, t.volume) for t in ticks], TrendConfig()
-    )
-    StateStore(aws.client("dynamodb"), settings.trend_state_table).save(state, [], 0)
+    exact = [TickIn(t.id, t.event_time_ms, Decimal(str(t.price)), t.volume) for t in ticks]
+    signals = apply(state, exact, TrendConfig())
+    StateStore(aws.client("dynamodb"), settings.trend_state_table).save(Stored(state))
     assert signals, "the saw-tooth prices cross"
-    aws.client("sns").publish(**publish_args(topic_arn, alert_body(signals[0])))
+    aws.client("sns").publish(**to_alert(signals[0]).publish_args(topic_arn))
     return datetime.fromtimestamp(ticks[-1].event_time_ms / 1000, UTC).date().isoformat()
 
 
