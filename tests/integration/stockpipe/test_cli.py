@@ -15,6 +15,8 @@ import orjson
 import pytest
 
 from common import aws
+from common.alerts import Alert
+from common.tables import TickItem, encode_tick_item
 from stockpipe import inventory, stream_reader
 from stockpipe.cli import COMMANDS
 from stockpipe.provision import Resources
@@ -149,16 +151,8 @@ def test_consume_runs_the_local_driver_until_ctrl_c(resources: Resources, tmp_pa
 def test_alerts_json_prints_each_alert_on_its_own_line(
     resources: Resources, tmp_path: Path
 ) -> None:
-    body = {
-        "symbol": "AAPL",
-        "signal": "BUY",
-        "bar_time": "2025-11-24T15:00:00+00:00",
-        "bar_start_ms": 1,
-        "price": 1.5,
-        "indicators": {},
-        "rule": "SMA5 crossed above",
-    }
-    aws.client("sns").publish(TopicArn=resources.alerts_topic_arn, Message=json.dumps(body))
+    alert = Alert("AAPL", "BUY", 5, 20, "2025-11-24T15:00:00+00:00", 1, 1.5, {"sma_fast": 1.4})
+    aws.client("sns").publish(**alert.publish_args(resources.alerts_topic_arn))
     tail = subprocess.Popen(
         [*STOCKPIPE, "alerts", "--json"],
         env=dict(os.environ),
@@ -168,7 +162,7 @@ def test_alerts_json_prints_each_alert_on_its_own_line(
     )
     try:
         assert tail.stdout is not None
-        assert json.loads(tail.stdout.readline()) == body
+        assert json.loads(tail.stdout.readline()) == alert.body()
     finally:
         tail.send_signal(signal.SIGINT)
         tail.wait(timeout=30)
@@ -198,16 +192,17 @@ def test_subscribe_sets_the_filter_policy(resources: Resources) -> None:
 def test_trend_runs_the_handler_on_the_table_stream(resources: Resources, tmp_path: Path) -> None:
     dynamodb = aws.client("dynamodb")
     for i in range(5):
+        tick = TickItem("AAPL", f"t{i}", 1_764_000_000_000 + i * 60_000, 100.5, 10, "replay")
         dynamodb.put_item(
             TableName="stockpipe-ticks",
-            Item={
-                "symbol": {"S": "AAPL"},
-                "sk": {"S": f"{i:016d}#t{i}"},
-                "id": {"S": f"t{i}"},
-                "event_time_ms": {"N": str(1_764_000_000_000 + i * 60_000)},
-                "price": {"N": "100.5"},
-                "volume": {"N": "10"},
-            },
+            Item=encode_tick_item(
+                tick,
+                dt="2025-11-24",
+                ingest_lag_ms=5,
+                expires_at_s=1_765_000_000,
+                change=None,
+                change_pct=None,
+            ),
         )
     trend = subprocess.Popen(
         [*STOCKPIPE, "trend"], env=dict(os.environ), stderr=(tmp_path / "trend.log").open("w")
