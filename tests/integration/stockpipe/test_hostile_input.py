@@ -117,6 +117,7 @@ def test_env_lines_survive_eval_unchanged(tmp_path: Path) -> None:
     assert printed.returncode == 0, printed.stderr
     shell = subprocess.run(
         ["bash", "-c", 'eval "$1"; printf %s "$STOCKPIPE_STREAM_NAME"', "-", printed.stdout],
+        cwd=tmp_path,  # were it to run, it would touch files here, not in the checkout
         capture_output=True,
         text=True,
         check=True,
