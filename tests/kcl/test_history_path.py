@@ -4,19 +4,18 @@ buffer within the shutdown grace."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from common.settings import Settings
+from common.settings import ConsumerSettings, Settings
 from stockpipe.provision import provision
 from tests.factories import ticks
-from tests.kcl.test_daemon_failover import kill_group, publish, stored_ids
+from tests.kcl import workers
+from tests.kcl.workers import publish, stop, stored_ids
 from tests.waiting import wait_for
 
 GRACE_MS = 10_000
@@ -30,19 +29,12 @@ def two_shards(aws_env: str) -> Settings:
 
 
 def start_worker(name: str, logs: Path, **env: str) -> subprocess.Popen[bytes]:
-    """One worker with default history settings (5 minutes) unless overridden."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "consumer"],
-        env={
-            **os.environ,
-            "STOCKPIPE_KCL_SHARD_SYNC_MS": "2000",
-            "STOCKPIPE_KCL_SHUTDOWN_GRACE_MS": str(GRACE_MS),
-            **env,
-        },
-        stderr=(logs / f"{name}.log").open("wb"),
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    """One worker with the default history age (5 minutes) unless overridden."""
+    history = {
+        "STOCKPIPE_CONSUMER_COLD_AGE_MS": str(ConsumerSettings().consumer_cold_age_ms),
+        "STOCKPIPE_KCL_SHUTDOWN_GRACE_MS": str(GRACE_MS),
+    }
+    return workers.start_worker(name, logs, **(history | env))
 
 
 def test_sigkill_with_a_half_full_history_buffer_then_a_new_worker_stores_every_tick_once(
@@ -56,7 +48,7 @@ def test_sigkill_with_a_half_full_history_buffer_then_a_new_worker_stores_every_
         wait_for(lambda: len(stored_ids(two_shards)[0]) >= 600, 150, "the hot path")
         assert stored_ids(two_shards)[1] == [], "history flushed before its age bound"
         # WHEN it is SIGKILLed and a new worker (history age 1 s) takes over
-        kill_group(first, signal.SIGKILL)
+        stop(first, signal.SIGKILL)
         first.wait(timeout=10)
         publish(batch[600:])
         second = start_worker("second", tmp_path, STOCKPIPE_CONSUMER_COLD_AGE_MS="1000")
@@ -69,11 +61,11 @@ def test_sigkill_with_a_half_full_history_buffer_then_a_new_worker_stores_every_
             assert sorted(dynamo) == expected
             assert sorted(parquet) == expected
         finally:
-            kill_group(second, signal.SIGKILL)
+            stop(second, signal.SIGKILL)
             second.wait(timeout=10)
     finally:
         if first.poll() is None:
-            kill_group(first, signal.SIGKILL)
+            stop(first, signal.SIGKILL)
 
 
 def test_sigterm_flushes_the_history_buffer_within_the_grace(
@@ -95,4 +87,4 @@ def test_sigterm_flushes_the_history_buffer_within_the_grace(
         assert sorted(stored_ids(two_shards)[1]) == sorted(t.id for t in batch)
     finally:
         if worker.poll() is None:
-            kill_group(worker, signal.SIGKILL)
+            stop(worker, signal.SIGKILL)

@@ -13,18 +13,12 @@ from common.settings import Settings
 from stockpipe import inventory
 from stockpipe.provision import provision
 from tests.factories import a_tick, ticks
-from tests.kcl.test_daemon_failover import (
-    APPLICATION,
-    kill_group,
-    publish,
-    start_worker,
-    stored_ids,
-)
+from tests.kcl.workers import publish, start_worker, stop, stored_ids
 from tests.waiting import wait_for
 
 
 def checkpoint() -> int:
-    [lease] = aws.client("dynamodb").scan(TableName=APPLICATION)["Items"]
+    [lease] = aws.client("dynamodb").scan(TableName=Settings().consumer_application)["Items"]
     text = lease["checkpoint"]["S"]
     return int(text) if text.isdigit() else -1
 
@@ -69,5 +63,5 @@ def test_a_poison_record_does_not_stall_the_shard(aws_env: str, tmp_path: Path) 
         assert worker.wait(timeout=60) == 0
     finally:
         if worker.poll() is None:
-            kill_group(worker, signal.SIGKILL)
+            stop(worker, signal.SIGKILL)
             worker.wait()
