@@ -150,8 +150,6 @@ class DataStack(cdk.Stack):
             trail,
             CKV_AWS_67="A trail for this stack's bucket in its own region; an account-wide "
             "multi-region trail is the account owner's, not one application's.",
-            CKV_AWS_252="Nobody subscribes to each log file delivery; the key's state changes "
-            "reach the alarm topic through an EventBridge rule (KeyStateChanges).",
         )
         return trail
 
