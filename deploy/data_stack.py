@@ -109,12 +109,13 @@ class DataStack(cdk.Stack):
         )
         return key
 
-    def _data_event_trail(self) -> cloudtrail.Trail:
-        """Every object call on the history bucket (the audit trail in place of access logs),
-        plus write management events so EventBridge sees the key's state changes."""
-        logs_bucket = s3.Bucket(
+    def _private_bucket(self, construct_id: str, **options: Any) -> s3.Bucket:
+        """KMS-encrypted (one KMS call per bucket key, not per object), private, TLS-only,
+        versioned, and kept on stack deletion and replacement: `stockpipe teardown` deletes
+        it explicitly."""
+        return s3.Bucket(
             self,
-            "TrailBucket",
+            construct_id,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             bucket_key_enabled=True,
@@ -122,6 +123,15 @@ class DataStack(cdk.Stack):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             enforce_ssl=True,
             versioned=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            **options,
+        )
+
+    def _data_event_trail(self) -> cloudtrail.Trail:
+        """Every object call on the history bucket (the audit trail in place of access logs),
+        plus write management events so EventBridge sees the key's state changes."""
+        logs_bucket = self._private_bucket(
+            "TrailBucket",
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="TrailLogs",
@@ -129,7 +139,6 @@ class DataStack(cdk.Stack):
                     noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_VERSION_DAYS),
                 )
             ],
-            removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         skip_checks(
             logs_bucket,
@@ -155,8 +164,6 @@ class DataStack(cdk.Stack):
             trail,
             CKV_AWS_67="A trail for this stack's bucket in its own region; an account-wide "
             "multi-region trail is the account owner's, not one application's.",
-            CKV_AWS_252="Nobody subscribes to each log file delivery; the key's state changes "
-            "reach the alarm topic through an EventBridge rule (KeyStateChanges).",
         )
         return trail
 
@@ -221,16 +228,8 @@ class DataStack(cdk.Stack):
 
     def _bucket(self) -> s3.Bucket:
         history = [cdk.Duration.days(self.config.history_days)] if self.config.history_days else []
-        bucket = s3.Bucket(
-            self,
+        bucket = self._private_bucket(
             "HistoryBucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.key,
-            bucket_key_enabled=True,  # one KMS call per bucket key, not per object
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            versioned=True,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="AbortUploads", abort_incomplete_multipart_upload_after=cdk.Duration.days(1)
@@ -256,8 +255,6 @@ class DataStack(cdk.Stack):
                 ),
             ],
             metrics=[s3.BucketMetrics(id=DEAD_LETTER_METRICS_ID, prefix=layout.DEAD_LETTER_PREFIX)],
-            # kept on stack deletion and replacement; `stockpipe teardown` deletes it explicitly
-            removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         trail = (
             "the DataEvents trail of this stack records every object call"

@@ -24,7 +24,8 @@ def synth_app(outdir: Path | None = None, name: str = "stockpipe") -> Any:
 
     from deploy.app import build
 
-    context = {"name": name, "account": ACCOUNT, "region": "us-east-1"}
+    # two shards (the default is one): the scale and lease tests need more than one
+    context = {"name": name, "account": ACCOUNT, "region": "us-east-1", "shards": 2}
     app = cdk.App(context=context, outdir=str(outdir) if outdir else None)
     build(app)
     return app.synth()

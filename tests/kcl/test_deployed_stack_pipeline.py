@@ -205,9 +205,9 @@ def test_each_component_under_its_role_brings_ticks_to_alerts_exactly_once(  # n
 
         wait_for(lambda: stored() == (total, total, 1), 150, f"{total} ticks, 1 dead letter")
         leases = aws.client("dynamodb").scan(TableName=outputs["ConsumerApplication"])
-        shards = aws.client("kinesis").list_shards(StreamName=settings.stream_name)["Shards"]
         assert sorted(i["leaseKey"]["S"] for i in leases["Items"]) == sorted(
-            s["ShardId"] for s in shards
+            s["ShardId"]
+            for s in aws.client("kinesis").list_shards(StreamName=settings.stream_name)["Shards"]
         )
     finally:
         worker.send_signal(signal.SIGTERM)
