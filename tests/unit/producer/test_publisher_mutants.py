@@ -260,3 +260,58 @@ def test_publisher_for_uses_the_configured_linger() -> None:
     watcher.join(WAIT_S)
     assert arrived.is_set()
     publisher.close()
+
+
+def test_ticks_that_arrive_within_the_linger_share_one_call() -> None:
+    client = ScriptedKinesis()
+    publisher = KinesisPublisher(client, "ticks", linger_s=0.95).start()
+    first, second = ticks(2)
+    publisher.send(first)
+    threading.Event().wait(0.2)  # well inside the linger
+    publisher.send(second)
+    publisher.close()
+    assert client.calls == [[first.encode(), second.encode()]]
+
+
+def test_every_call_names_the_stream() -> None:
+    names: list[str] = []
+
+    class NameRecorder(ScriptedKinesis):
+        def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+            names.append(StreamName)
+            return super().put_records(StreamName, Records)
+
+    publish(NameRecorder(fail_first={ticks(3)[1].encode()}), 3)
+    assert names == ["ticks", "ticks"]
+
+
+def test_a_response_that_does_not_match_the_request_stops_the_publisher() -> None:
+    class Mismatched(ScriptedKinesis):
+        def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+            return {"FailedRecordCount": 1, "Records": [{"ErrorCode": "InternalFailure"}]}
+
+    publisher = KinesisPublisher(Mismatched(), "ticks", linger_s=0.01).start()
+    for tick in ticks(3):
+        publisher.send(tick)
+    with pytest.raises(PublisherClosed) as failure:
+        publisher.close()
+    assert isinstance(failure.value.__cause__, ValueError)  # not silently retried as a subset
+
+
+def test_records_given_up_are_counted_across_calls() -> None:
+    client = ScriptedKinesis(always_fail=True)
+    publisher, _ = publish(client, 600, retry=RetryPolicy(2, 0.1, 1.0), buffer_records=1000)
+    assert publisher.counters.failed == 600 and publisher.counters.sent == 0
+
+
+def test_a_send_while_closing_is_refused_at_once() -> None:
+    client = StalledKinesis()
+    publisher, sent = fill(client, buffer_records=1)
+    closer, _ = in_background(publisher.close)
+    closer.join(0.3)
+    assert closer.is_alive()
+    with pytest.raises(PublisherClosed, match=r"^publisher is closed$"):
+        publisher.send(ticks(3)[2])
+    client.release.set()
+    closer.join(WAIT_S)
+    assert sorted(client.stored) == sorted(sent)
