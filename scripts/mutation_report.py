@@ -56,6 +56,10 @@ class ModuleScore:
     def killed(self) -> int:
         return sum(self.statuses[s] for s in _DETECTED)
 
+    def undetected(self, status: str) -> int:
+        """Mutants of that status that are not listed as equivalent."""
+        return sum(1 for result, _ in self.survivors.values() if result == status)
+
     @property
     def score(self) -> float:
         scored = self.mutants - len(self.equivalent)
@@ -130,8 +134,8 @@ def table(scores: list[ModuleScore]) -> str:
     ]
     for s in scores:
         lines.append(
-            f"| {s.module} | {s.mutants} | {s.killed} | {s.statuses['survived']} "
-            f"| {s.statuses['no tests']} | {len(s.equivalent)} | {s.score:.0f}% |"
+            f"| {s.module} | {s.mutants} | {s.killed} | {s.undetected('survived')} "
+            f"| {s.undetected('no tests')} | {len(s.equivalent)} | {s.score:.0f}% |"
         )
     return "\n".join(lines)
 

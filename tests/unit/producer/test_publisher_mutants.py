@@ -252,13 +252,19 @@ def test_publisher_for_applies_the_producer_settings() -> None:
 
 
 def test_publisher_for_uses_the_configured_linger() -> None:
+    # GIVEN a linger of 0.7 s (the default is 0.2 s) WHEN a second tick follows 0.3 s later
     client = ScriptedKinesis()
-    publisher = publisher_for(ProducerSettings(stream_name="ticks", producer_linger_ms=50), client)
-    publisher.send(ticks(1)[0])
+    publisher = publisher_for(ProducerSettings(stream_name="ticks", producer_linger_ms=700), client)
+    first, second = ticks(2)
+    publisher.send(first)
+    threading.Event().wait(0.3)
+    publisher.send(second)
+    # THEN both leave in one call, without waiting for a close
     arrived = threading.Event()
-    watcher, _ = in_background(lambda: wait_until(lambda: len(client.stored) == 1, arrived))
+    watcher, _ = in_background(lambda: wait_until(lambda: len(client.stored) == 2, arrived))
     watcher.join(WAIT_S)
     assert arrived.is_set()
+    assert client.calls == [[first.encode(), second.encode()]]
     publisher.close()
 
 

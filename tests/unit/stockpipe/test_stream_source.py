@@ -134,14 +134,29 @@ def test_a_record_that_keeps_failing_is_dropped_after_max_attempts_with_an_error
 
 def test_defaults_are_those_of_the_real_mapping_batch_100_and_three_attempts() -> None:
     records = [boto3_record(i) for i in range(150)]
-    handler = ScriptedHandler({sequence_of(records[0])}, {sequence_of(records[0])}, set())
+    handler = ScriptedHandler(*[{sequence_of(records[0])}] * 3)
     source, sleeps = source_for(ScriptedStreams({"shard-0": records}), handler)
     source.poll_once()
-    # THEN a page of 100, delivered three times (the third succeeds), pacing 0.2 then 0.4 s
+    # THEN a page of 100, delivered three times (then dropped), pacing 0.2 then 0.4 s
     assert [len(e) for e in handler.events] == [100, 100, 100]
     assert sleeps == pytest.approx([0.2, 0.4])
     source.poll_once()
     assert [len(e) for e in handler.events] == [100, 100, 100, 50]
+
+
+def test_a_response_without_failures_is_a_success() -> None:
+    # a handler without ReportBatchItemFailures returns nothing of the kind
+    calls: list[int] = []
+
+    def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
+        calls.append(len(event["Records"]))
+        return {}
+
+    source = StreamEventSource(
+        ScriptedStreams({"s": [boto3_record(1), boto3_record(2)]}), ARN, handler, region="x"
+    )
+    assert source.poll_once() == 2
+    assert calls == [2]
 
 
 def test_waits_are_capped_at_one_second() -> None:
