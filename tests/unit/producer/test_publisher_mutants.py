@@ -252,12 +252,13 @@ def test_publisher_for_applies_the_producer_settings() -> None:
 
 
 def test_publisher_for_uses_the_configured_linger() -> None:
-    # GIVEN a linger of 0.7 s (the default is 0.2 s) WHEN a second tick follows 0.3 s later
+    # GIVEN a linger of 1.5 s (the default is 0.2 s) WHEN a second tick follows 0.5 s later
     client = ScriptedKinesis()
-    publisher = publisher_for(ProducerSettings(stream_name="ticks", producer_linger_ms=700), client)
+    settings = ProducerSettings(stream_name="ticks", producer_linger_ms=1500)
+    publisher = publisher_for(settings, client)
     first, second = ticks(2)
     publisher.send(first)
-    threading.Event().wait(0.3)
+    threading.Event().wait(0.5)
     publisher.send(second)
     # THEN both leave in one call, without waiting for a close
     arrived = threading.Event()
@@ -269,11 +270,12 @@ def test_publisher_for_uses_the_configured_linger() -> None:
 
 
 def test_ticks_that_arrive_within_the_linger_share_one_call() -> None:
+    """A linger under one second: the wait for the second tick must use the time left."""
     client = ScriptedKinesis()
     publisher = KinesisPublisher(client, "ticks", linger_s=0.95).start()
     first, second = ticks(2)
     publisher.send(first)
-    threading.Event().wait(0.2)  # well inside the linger
+    threading.Event().wait(0.1)  # well inside the linger (below 1 s, see the docstring)
     publisher.send(second)
     publisher.close()
     assert client.calls == [[first.encode(), second.encode()]]
