@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections import Counter
 
 from common import aws
 from stockpipe import alerts_feed, inventory
 from tests.docker.conftest import COMPOSE
+from tests.waiting import AWS_NOT_READY, wait_for
 
 
 def compose_up(
@@ -38,19 +40,22 @@ def test_compose_stack_runs_ticks_end_to_end_and_alerts(
         "STOCKPIPE_START_MS": str(now_ms - now_ms % 60_000),
     }
     env = compose_up(compose_project, settings)
-    deadline = time.monotonic() + 240
-    stored = 0
     alerts: list[dict[str, object]] = []
-    while time.monotonic() < deadline and (stored < 2000 or not alerts):
-        time.sleep(3)
-        try:
-            stored = len(inventory.dynamodb_tick_ids(aws.client("dynamodb"), "stockpipe-ticks"))
-            sqs = aws.client("sqs")
-            url = sqs.get_queue_url(QueueName="stockpipe-alerts-local")["QueueUrl"]
-            alerts += alerts_feed.drain(sqs, url)
-        except Exception:
-            continue  # the init service has not created the resources yet
-    assert stored == 2000, "not every produced tick reached DynamoDB"
+
+    def stored() -> int:
+        return len(inventory.dynamodb_tick_ids(aws.client("dynamodb"), "stockpipe-ticks"))
+
+    def all_stored_and_alerted() -> bool:
+        sqs = aws.client("sqs")
+        url = sqs.get_queue_url(QueueName="stockpipe-alerts-local")["QueueUrl"]
+        alerts.extend(alerts_feed.drain(sqs, url))
+        return stored() >= 2000 and bool(alerts)
+
+    # the init service creates the table and queue a little after `up`: those errors mean "not yet"
+    wait_for(
+        all_stored_and_alerted, 240, "2000 ticks and an alert", tolerate=AWS_NOT_READY, interval=3
+    )
+    assert stored() == 2000, "not every produced tick reached DynamoDB"
     history = inventory.parquet_frame(aws.client("s3"), "stockpipe-history", ["id"])
     assert history.height == 2000
     assert alerts, "no trend alert arrived on the local SQS subscription"
@@ -73,16 +78,13 @@ def test_two_scaled_consumers_share_the_shard_leases(
         "--scale",
         "consumer=2",
     )
-    deadline = time.monotonic() + 240
-    owners: dict[str, int] = {}
-    while time.monotonic() < deadline and sorted(owners.values()) != [2, 2]:
-        time.sleep(3)
-        try:
-            items = aws.client("dynamodb").scan(TableName="stockpipe-consumer")["Items"]
-        except Exception:
-            continue  # no lease table yet
-        owners = {}
-        for item in items:
-            owner = item.get("leaseOwner", {}).get("S", "")
-            owners[owner] = owners.get(owner, 0) + 1
-    assert sorted(owners.values()) == [2, 2], f"leases did not split 2/2: {owners}"
+    owners: Counter[str] = Counter()
+
+    def split_2_2() -> bool:
+        items = aws.client("dynamodb").scan(TableName="stockpipe-consumer")["Items"]
+        owners.clear()
+        owners.update(item.get("leaseOwner", {}).get("S", "") for item in items)
+        return sorted(owners.values()) == [2, 2]
+
+    # no lease table until the first worker starts
+    wait_for(split_2_2, 240, "a 2/2 lease split", tolerate=AWS_NOT_READY, interval=3)
