@@ -13,7 +13,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import ClientError
 
 from common.settings import Settings
 from stockpipe.provision import provision

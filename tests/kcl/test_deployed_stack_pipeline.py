@@ -133,7 +133,7 @@ def strict_emulator(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
         yield emulator.endpoint
 
 
-def test_each_component_under_its_role_brings_ticks_to_alerts_exactly_once(  # noqa: PLR0915 - one scenario, told in order
+def test_each_component_under_its_role_brings_ticks_to_alerts_exactly_once(
     strict_emulator: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # GIVEN the data stack deployed from the app's template, the compute stack's three roles
