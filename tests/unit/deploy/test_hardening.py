@@ -50,10 +50,15 @@ def test_a_changed_context_value_reaches_the_lambda(synth: Synth) -> None:
         trendHysteresis="0.01",
         trendCooldownBars=2,
         trendBatchSize=50,
+        trendWatermarkJump="15m",
+        trendWatermarkConfirmations=5,
+        trendOutboxCap=40,
+        trendPublishLease="3m",
     )
     env = lambda_env(compute)
     assert {k: env[k] for k in env if k.startswith("STOCKPIPE_TREND_")} == {
         "STOCKPIPE_TREND_STATE_TABLE": env["STOCKPIPE_TREND_STATE_TABLE"],
+        "STOCKPIPE_TREND_FAILURE_QUEUE_URL": env["STOCKPIPE_TREND_FAILURE_QUEUE_URL"],
         "STOCKPIPE_TREND_BAR": "5m",
         "STOCKPIPE_TREND_FAST": "3",
         "STOCKPIPE_TREND_SLOW": "30",
@@ -61,7 +66,12 @@ def test_a_changed_context_value_reaches_the_lambda(synth: Synth) -> None:
         "STOCKPIPE_TREND_HYSTERESIS": "0.01",
         "STOCKPIPE_TREND_COOLDOWN_BARS": "2",
         "STOCKPIPE_TREND_BATCH_SIZE": "50",
+        "STOCKPIPE_TREND_WATERMARK_JUMP": "15m",
+        "STOCKPIPE_TREND_WATERMARK_CONFIRMATIONS": "5",
+        "STOCKPIPE_TREND_OUTBOX_CAP": "40",
+        "STOCKPIPE_TREND_PUBLISH_LEASE": "3m",
     }
+    assert env["STOCKPIPE_TREND_FAILURE_QUEUE_URL"]["Ref"].startswith("TrendFailures")
     (mapping,) = resources(compute, "AWS::Lambda::EventSourceMapping").values()
     assert mapping["Properties"]["BatchSize"] == 50  # the same value drives the event source
 
@@ -194,8 +204,9 @@ def test_gateway_endpoints_reach_only_this_stacks_bucket_tables_and_ecr_layers(
     )
     assert {a for s in s3 for a in as_list(s["Action"])} == {"s3:PutObject", "s3:GetObject"}
     table_resources = [str(r) for s in dynamodb for r in as_list(s["Resource"])]
+    kcl_tables = ("ConsumerLeaseTable", "ConsumerCoordinatorStateTable", "ConsumerWorkerMetrics")
     assert table_resources and all(
-        "TicksTable" in r or "ConsumerLeaseTable" in r for r in table_resources
+        "TicksTable" in r or any(t in r for t in kcl_tables) for r in table_resources
     )
     for statement in s3 + dynamodb:
         assert "*" not in str(statement["Action"])
