@@ -11,7 +11,8 @@ import pytest
 from common import tables
 from consumer import encode
 from consumer.batch import Batch, InRecord, PriceMemory, build_batch
-from consumer.sinks import DynamoTicks, SinkError
+from consumer.history_buffer import HistoryBuffer
+from consumer.sinks import AwsBatchSink, DynamoTicks, SinkError
 from tests.factories import NOW_MS, a_tick
 
 DAY_MS = 86_400_000
@@ -165,3 +166,27 @@ def test_items_never_processed_raise_sink_error() -> None:
     client = ScriptedDynamo(unprocessed=1, times=100)
     with pytest.raises(SinkError, match="still unprocessed"):
         DynamoTicks(client, "ticks", max_attempts=3, sleep=lambda s: None).put_items(items(3))
+
+
+class RecordingS3:
+    """S3Objects' interface, keeping what was put."""
+
+    def __init__(self) -> None:
+        self.puts: dict[str, bytes] = {}
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.puts[key] = body
+
+
+def test_a_history_flush_of_dead_letters_only_writes_them_and_no_parquet() -> None:
+    # GIVEN a history buffer that holds nothing but poison records (no tick rows at all)
+    history = HistoryBuffer("shardId-000000000001", max_bytes=10**9, max_age_s=300)
+    poison = batch_of(InRecord(b"{not json", "7", 0, NOW_MS, "AAPL"))
+    history.add(poison, 1, now=0.0)
+    flushed = history.take()
+    assert flushed is not None and flushed.ticks.height == 0
+    # WHEN the cold path writes it
+    s3 = RecordingS3()
+    AwsBatchSink(s3, None, ttl_days=1).write_cold(flushed)  # type: ignore[arg-type]
+    # THEN the dead letter is stored and no history object is made
+    assert [k.split("/")[0] for k in s3.puts] == ["dead-letter"]
