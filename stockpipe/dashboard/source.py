@@ -33,7 +33,7 @@ from stockpipe.dashboard.contracts import FormatError, TickRow, alert_from_messa
 
 log = logging.getLogger(__name__)
 
-TICK_ATTRIBUTES = "event_time_ms, price, volume, ingest_lag_ms"  # what tick_from_item reads
+TICK_ATTRIBUTES = "id, event_time_ms, price, volume, #src, ingest_lag_ms"  # what tick_from_item reads
 LOCAL_ONLY = {"ResourceNotFoundException", "AccessDeniedException"}
 MISSING = {
     "ResourceNotFoundException",
@@ -105,7 +105,11 @@ class PipelineSource:
                 TableName=self.settings.ticks_table,
                 KeyConditionExpression="#p = :p AND #s BETWEEN :lo AND :hi",
                 ProjectionExpression=f"#p, #s, {TICK_ATTRIBUTES}",
-                ExpressionAttributeNames={"#p": tables.PARTITION_KEY, "#s": tables.SORT_KEY},
+                ExpressionAttributeNames={
+                    "#p": tables.PARTITION_KEY,
+                    "#s": tables.SORT_KEY,
+                    "#src": "source",  # a DynamoDB reserved word
+                },
                 ExpressionAttributeValues={
                     ":p": {"S": symbol},
                     ":lo": {"S": lo},
