@@ -33,7 +33,8 @@ from stockpipe.dashboard.contracts import FormatError, TickRow, alert_from_messa
 
 log = logging.getLogger(__name__)
 
-TICK_ATTRIBUTES = "id, event_time_ms, price, volume, #src, ingest_lag_ms"  # what tick_from_item reads
+# what tick_from_item reads (`source` is a reserved word: #src)
+TICK_ATTRIBUTES = "id, event_time_ms, price, volume, #src, ingest_lag_ms"
 LOCAL_ONLY = {"ResourceNotFoundException", "AccessDeniedException"}
 MISSING = {
     "ResourceNotFoundException",
