@@ -78,9 +78,10 @@ def out_of_order(settings: Settings) -> dict[str, float]:
             page = streams.get_records(ShardIterator=iterator)
             for record in page["Records"]:
                 image = record["dynamodb"].get("NewImage", {})
-                if record["eventName"] != "INSERT" or "event_time_ms" not in image:
+                tick = tables.decode_tick_item(image) if record["eventName"] == "INSERT" else None
+                if tick is None:
                     continue
-                symbol, event = image["symbol"]["S"], int(image["event_time_ms"]["N"])
+                symbol, event = tick.symbol, tick.event_time_ms
                 behind.append(max(0, latest.get(symbol, event) - event))
                 latest[symbol] = max(latest.get(symbol, event), event)
             iterator = page.get("NextShardIterator") if page["Records"] else None
