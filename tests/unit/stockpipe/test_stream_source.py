@@ -196,15 +196,19 @@ def test_new_shards_are_read_from_trim_horizon_and_closed_ones_are_left() -> Non
     child = [boto3_record(10 + i) for i in range(2)]
     streams = ScriptedStreams({"parent": parent, "child": child}, closed=frozenset({"parent"}))
     handler = ScriptedHandler()
-    source, _ = source_for(streams, handler, batch_size=2)
+    clock = [0.0]
+    source, _ = source_for(streams, handler, batch_size=2, monotonic=lambda: clock[0])
     # WHEN polled: pages of at most 2 records per shard
     assert source.poll_once() == 4
     assert source.poll_once() == 1  # the parent's last record; the child has nothing new
     assert source.poll_once() == 0
     assert streams.limits == [2, 2, 2, 2, 2]  # the parent is not read after its end
     assert {s for e in handler.sequences() for s in e} == {sequence_of(r) for r in parent + child}
-    # AND a shard that appears later is found on the next poll, from its first record
+    # AND a shard that appears later is found once the shard list is refreshed (every 5 s),
+    # from its first record
     streams.shards["grandchild"] = [boto3_record(20)]
+    assert source.poll_once() == 0
+    clock[0] += 5.0
     assert source.poll_once() == 1
     assert [r[1:] for r in streams.iterator_requests] == [
         ("parent", "TRIM_HORIZON"),
@@ -252,7 +256,7 @@ def test_run_polls_until_stopped_and_waits_only_after_an_empty_poll() -> None:
     source.run(stop)
     # THEN three busy polls without a wait, then idle polls each followed by the default wait
     assert len(handler.events) == 3
-    assert stop.waits == [0.25, 0.25]
+    assert stop.waits == [0.1, 0.1]
     assert source.idle_polls == 2
 
 
