@@ -95,8 +95,10 @@ class StreamEventSource:
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             if not failed:
                 return
+            # an identifier that names no record of the batch fails the whole batch, as in Lambda
             first = min(
-                i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] in failed
+                (i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] in failed),
+                default=0,
             )
             records = records[first:]
         log.error(

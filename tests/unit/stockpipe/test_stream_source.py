@@ -112,6 +112,15 @@ def test_a_failed_record_is_delivered_again_from_the_lowest_failed_sequence() ->
     assert source.records_delivered == 5
 
 
+def test_a_failure_naming_no_record_of_the_batch_delivers_the_whole_batch_again() -> None:
+    records = [boto3_record(i) for i in range(3)]
+    seqs = [sequence_of(r) for r in records]
+    handler = ScriptedHandler({"not-a-sequence-of-this-batch"})
+    source, _ = source_for(ScriptedStreams({"shard-0": records}), handler)
+    assert source.poll_once() == 3
+    assert handler.sequences() == [seqs, seqs]
+
+
 def test_a_record_that_keeps_failing_is_dropped_after_max_attempts_with_an_error(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
