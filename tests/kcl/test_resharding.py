@@ -216,10 +216,12 @@ def test_split_and_merge_under_four_workers_keep_every_tick_once(
             if worker.poll() is None:
                 stop(worker, signal.SIGKILL)
                 worker.wait()
-    # AND each child log line reached the worker's log once, as JSON at its own level
+    # AND each child log line reached the worker's log once, as JSON at its own level (a
+    # worker that joined late may hold no lease at all: KCL 3 balances by CPU, docs/kcl.md)
+    child: list[dict[str, Any]] = []
     for name in workers:
         lines = (tmp_path / f"{name}.log").read_text().splitlines()
         assert not [line for line in lines if "DrainChildSTDERRTask" in line]
-        child = [json.loads(line) for line in lines if line.startswith('{"')]
-        assert any(c["logger"] == "consumer.processor" for c in child)
+        child += [json.loads(line) for line in lines if line.startswith('{"')]
         assert not [line for line in lines if "ERROR" in line and "consumer." in line]
+    assert any(c["logger"] == "consumer.processor" for c in child)
