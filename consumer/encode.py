@@ -50,8 +50,10 @@ def parquet_objects(batch: Batch) -> tuple[list[HistoryObject], Rejects]:
     A date whose rows fail to encode is bisected; the rows that fail alone are rejected and
     the rest is encoded as the date's one object.
     """
-    objects = []
+    objects: list[HistoryObject] = []
     rejects: Rejects = {}
+    if batch.ticks.is_empty():  # a history of dead letters only may carry no tick columns
+        return objects, rejects
     for (dt,), part in batch.ticks.partition_by("dt", as_dict=True, maintain_order=True).items():
         body, refused = _encode_date(part)
         rejects |= refused

@@ -29,7 +29,7 @@ from amazon_kclpy.v3 import processor
 
 from common.retry import Retry, RetryPolicy
 from common.tick import MAX_FUTURE_SKEW_MS
-from consumer.batch import Batch, InRecord, PriceMemory, build_batch
+from consumer.batch import InRecord, PriceMemory, build_batch
 from consumer.history_buffer import HistoryBuffer
 from consumer.sinks import BatchSink
 
@@ -40,7 +40,6 @@ EXIT_CHECKPOINT_FAILURE = 4
 # checkpoint throttling: 0.5 s doubling to 2.5 s, no jitter (one writer per lease); then exit
 CHECKPOINT_RETRY = RetryPolicy(max_attempts=6, base_s=0.5, cap_s=2.5, jitter=False)
 _T = TypeVar("_T")
-_A = TypeVar("_A")
 
 
 class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
@@ -113,13 +112,17 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
         self.stopped = True
 
     def _write_hot(self, records: list[InRecord]) -> None:
-        def build_and_write(records: list[InRecord]) -> Batch:
-            batch = build_batch(
-                records, self.shard_id, self._memory, max_future_skew_ms=self._max_future_skew_ms
-            )
-            return self._sink.write_hot(batch)
-
-        kept = self._durably(build_and_write, records, "hot write")
+        kept = self._durably(
+            lambda: self._sink.write_hot(
+                build_batch(
+                    records,
+                    self.shard_id,
+                    self._memory,
+                    max_future_skew_ms=self._max_future_skew_ms,
+                )
+            ),
+            "hot write",
+        )
         self.history.add(kept, len(records), self._monotonic())
 
     def _flush_cold_and_checkpoint(self, checkpointer: Any, *, at_end: bool = False) -> None:
@@ -128,7 +131,7 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
         count = self.history.records
         batch = self.history.take()
         if batch is not None:
-            self._durably(self._sink.write_cold, batch, "history flush")
+            self._durably(lambda: self._sink.write_cold(batch), "history flush")
             log.debug(
                 "history flush of %d record(s), %d row(s), %d dead letter(s) from %s",
                 count,
@@ -143,11 +146,11 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
                 checkpointer, (batch.last_sequence_number, batch.last_sub_sequence_number)
             )
 
-    def _durably(self, write: Callable[[_A], _T], argument: _A, what: str) -> _T:
+    def _durably(self, write: Callable[[], _T], what: str) -> _T:
         """Run a write; on any failure exit, never return: kclpy would swallow an exception
         and a later checkpoint would skip the records (SinkError, or a bug)."""
         try:
-            return write(argument)
+            return write()
         except Exception:
             log.exception(
                 "%s from %s failed; exiting so the shard is re-read from its last checkpoint",

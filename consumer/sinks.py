@@ -189,7 +189,7 @@ class AwsBatchSink:
 
     def write_cold(self, batch: Batch) -> None:
         """History Parquet, then dead letters (with the rows S3 or the encoder refused)."""
-        objects, rejects = encode.parquet_objects(batch) if batch.ticks.height else ([], {})
+        objects, rejects = encode.parquet_objects(batch)
         for obj in objects:
             try:
                 self._s3.put(obj.key, obj.body, "application/vnd.apache.parquet")
