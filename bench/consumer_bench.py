@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +156,13 @@ def save(name: str, results: dict[str, Any]) -> None:
 
 
 def latency(
-    mode: str, settings: Settings, rate: float, seconds: float, seed: int, logs: Path
+    mode: str,
+    settings: Settings,
+    rate: float,
+    seconds: float,
+    seed: int,
+    logs: Path,
+    start_worker: Callable[[Settings, Path], subprocess.Popen[bytes]] = start_kcl_worker,
 ) -> dict[str, float]:
     resources = provision(settings)
     warm = synthetic_ticks(20, seed + 100, int(time.time() * 1000) - 7_200_000)
@@ -168,7 +175,7 @@ def latency(
         runner = threading.Thread(target=driver.run, args=(stop,))
         runner.start()
     else:
-        worker = start_kcl_worker(settings, logs / "kcl-worker.log")
+        worker = start_worker(settings, logs / f"{mode}-worker.log")
     try:
         put_steadily(warm, 100, settings.stream_name)  # wait until the consumer is live
         watcher.wait_for([t.id for t in warm], 180)

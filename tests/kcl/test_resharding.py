@@ -2,28 +2,44 @@
 table with its owner index, coordinator state, worker metrics) created from the deploy/
 template in the emulator: 2 workers on 2 shards, `stockpipe scale --shards 4`, two workers
 join, `stockpipe scale --shards 2`, two workers leave on SIGTERM. Every tick lands exactly
-once, a child shard is processed only after its parents reached SHARD_END, and who holds the
-leases is asserted at each stage. Rebalance times are printed (docs/performance.md)."""
+once, a child shard is processed only after its parents reached SHARD_END, the lease split is
+asserted at each stage, and the trend path, fed by the ticks table's stream throughout, sends
+exactly the alerts of a reference computed from the ticks sent, none twice.
+
+The split rule asserted (docs/kcl.md, "How KCL 3 splits leases here"): off EC2/ECS/EKS the
+workers report no CPU, and KCL 3 balances the sum of shard throughput per worker. Each symbol
+below lands in its own quarter of the hash key space, two per quarter, so every shard of every
+stage carries the same throughput: the even split is one lease per worker whenever there are
+at least as many shards as workers; with fewer shards the leader moves nothing, since moving a
+lease to an idle worker would put that worker above the fleet average."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from common import aws
+from common.alerts import Alert
 from common.settings import Settings
+from common.tick import Tick
+from stockpipe import alerts_feed
 from stockpipe.deployment import settings_env
+from stockpipe.trend_local import topic_arn, trend_event_source
 from tests.deployed_stack import consumer_service, deploy_data_stack
-from tests.factories import ticks
+from tests.factories import NOW_MS, a_tick
 from tests.kcl.workers import (
     lease_owners,
     leases,
@@ -33,9 +49,13 @@ from tests.kcl.workers import (
     stop,
     stored_ids,
 )
+from tests.unit.lambdas.trend_reference import exact_sides
 from tests.waiting import wait_for
 
-SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "NVDA", "META", "TSLA", "JPM")
+# two symbols in each quarter of the MD5 hash key space (asserted below): equal throughput on
+# the 2 shards, on the 4 after the split and on the 2 after the merge
+SYMBOLS = ("AMZN", "NFLX", "NVDA", "AVGO", "AAPL", "MSFT", "GOOG", "META")
+BAR_MS = LATENESS_MS = 60_000  # the trend defaults: 1-minute bars, 1 minute allowed lateness
 
 
 class LeaseWatch(threading.Thread):
@@ -76,32 +96,118 @@ class LeaseWatch(threading.Thread):
             raise self.error
 
 
+def waves(rounds: int) -> list[Tick]:
+    """Per round one tick per symbol, 30 s of event time apart (two a bar), each symbol on its
+    own sine wave (a period of ~19 bars): its SMA-5 crosses its SMA-20 about every 10 bars."""
+    start = NOW_MS - rounds * 30_000 - 60_000
+    return [
+        a_tick(
+            symbol=symbol,
+            event_time_ms=start + k * 30_000,
+            price=round(100 + 5 * math.sin(k / 6 + j), 2),
+            volume=k,
+        )
+        for k in range(rounds)
+        for j, symbol in enumerate(SYMBOLS)
+    ]
+
+
 class Feeder(threading.Thread):
     """Steady load: batches of ticks every 0.2 s until stopped; remembers what it sent."""
 
     def __init__(self, batch: int = 8) -> None:
         super().__init__(daemon=True)
-        self.sent: list[str] = []
+        self.sent: list[Tick] = []
         self.batch = batch
         self.error: BaseException | None = None
         self._halt = threading.Event()
 
     def run(self) -> None:
-        pending = ticks(30_000, symbols=SYMBOLS)  # distinct ticks, enough for 10 minutes
+        pending = waves(4_000)  # distinct ticks, enough for 10 minutes
         try:
             while not self._halt.wait(0.2):
                 chunk, pending = pending[: self.batch], pending[self.batch :]
                 publish(chunk)
-                self.sent += [t.id for t in chunk]
+                self.sent += chunk
         except BaseException as e:
             self.error = e
 
-    def finish(self) -> list[str]:
+    def finish(self) -> list[Tick]:
         self._halt.set()
         self.join()
         if self.error:
             raise self.error
         return self.sent
+
+
+class TrendPath(threading.Thread):
+    """The trend handler on the ticks table's stream (as the Lambda's event source mapping
+    runs it), for the whole test; its alerts reach an SQS queue subscribed to the topic."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(daemon=True)
+        self.source = trend_event_source(settings)
+        self.sqs = aws.client("sqs")
+        self.queue_url = str(self.sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"])
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])
+        alerts_feed.subscribe(
+            aws.client("sns"),
+            topic_arn(settings),
+            "sqs",
+            arn["Attributes"]["QueueArn"],
+            symbols=[],
+            signals=[],
+        )
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        self.source.run(self.halt)
+
+    def alerts(self, want: int, timeout: float) -> list[Alert]:
+        """Every alert it sent: once `want` arrived (or the timeout), after the stream went
+        idle, so a late duplicate would be among them."""
+        got: list[Alert] = []
+
+        def settled() -> bool:
+            got.extend(alerts_feed.drain(self.sqs, self.queue_url))
+            return len(got) >= want and self.source.idle_polls >= 3
+
+        try:
+            wait_for(settled, timeout, f"{want} alerts")
+        finally:
+            self.halt.set()
+            self.join()
+        return got + alerts_feed.drain(self.sqs, self.queue_url)
+
+
+def reference_alerts(sent: list[Tick]) -> list[tuple[str, str, int]]:
+    """(symbol, signal, bar start) of every SMA-5/SMA-20 crossover on the closed 1-minute bars
+    of each symbol's ticks, from scratch (exact fractions). Each symbol's ticks were sent in
+    event-time order, so a bar is closed once the symbol's last event time minus the lateness
+    reaches its end, and its close is its last tick's price."""
+    want = []
+    for symbol in SYMBOLS:
+        mine = [t for t in sent if t.symbol == symbol]
+        closes: dict[int, Decimal] = {}
+        for tick in mine:
+            closes[tick.event_time_ms // BAR_MS * BAR_MS] = Decimal(str(tick.price))
+        watermark = mine[-1].event_time_ms - LATENESS_MS
+        starts = [s for s in closes if s + BAR_MS <= watermark]
+        _, crossings = exact_sides([closes[s] for s in starts])
+        want += [(symbol, signal, starts[i]) for i, signal in crossings]
+    return sorted(want)
+
+
+def symbols_per_open_shard() -> list[int]:
+    """How many of SYMBOLS each open shard's hash key range holds."""
+    shards = aws.client("kinesis").list_shards(StreamName=Settings().stream_name)["Shards"]
+    ranges = [
+        (int(s["HashKeyRange"]["StartingHashKey"]), int(s["HashKeyRange"]["EndingHashKey"]))
+        for s in shards
+        if "EndingSequenceNumber" not in s["SequenceNumberRange"]
+    ]
+    keys = [int(hashlib.md5(s.encode()).hexdigest(), 16) for s in SYMBOLS]
+    return sorted(sum(lo <= k <= hi for k in keys) for lo, hi in ranges)
 
 
 def scale(shards: int, service: tuple[str, str]) -> None:
@@ -123,6 +229,7 @@ def scale(shards: int, service: tuple[str, str]) -> None:
         ServiceNamespace="ecs", ResourceIds=[f"service/{cluster}/{name}"]
     )["ScalableTargets"]
     assert target["MaxCapacity"] == shards
+    assert symbols_per_open_shard() == [len(SYMBOLS) // shards] * shards
 
 
 def timed(condition: Callable[[], bool], timeout: float, what: str) -> float:
@@ -136,22 +243,69 @@ def reporting_workers(settings: Settings) -> int:
     return int(aws.client("dynamodb").scan(TableName=table, Select="COUNT")["Count"])
 
 
-def leased_by(*owners: Any, each: int | None = None) -> Callable[[], bool]:
-    """Every open shard's lease is held by one of these workers, and none by anyone else;
-    with `each`, every one of them holds exactly that many."""
-
-    def held() -> bool:
-        counts = lease_owners(open_only=True)
-        ids = [owner_of(w, counts) for w in owners]
-        if each is not None:
-            return None not in ids and counts == {i: each for i in ids}
-        return bool(counts) and set(counts) <= set(ids)
-
-    return held
+def split(workers: dict[str, subprocess.Popen[bytes]]) -> dict[str, int]:
+    """Open (not SHARD_END) leases per worker name; '?' counts leases held by no live worker
+    of the test or by nobody."""
+    owners = lease_owners(open_only=True)
+    live = {n: w for n, w in workers.items() if w.poll() is None}
+    counts = Counter({n: 0 for n in live})
+    for owner, held in owners.items():
+        holder = [n for n, w in live.items() if owner_of(w, Counter({owner: held}))]
+        counts[holder[0] if holder else "?"] += held
+    return dict(counts)
 
 
-def open_leases(n: int) -> Callable[[], bool]:
-    return lambda: sum(lease_owners(open_only=True).values()) == n and "" not in lease_owners()
+def split_is(
+    workers: dict[str, subprocess.Popen[bytes]], want: dict[str, int]
+) -> Callable[[], bool]:
+    return lambda: split(workers) == want
+
+
+def balancing_runs(logs: Path, workers: int) -> int:
+    """Lease balancing rounds the leader ran with `workers` workers reporting: the KCL logs
+    `activeWorkerMetrics : N` in each assignment round and `Largest outlier` in the rounds
+    that balance (every third)."""
+    runs = 0
+    for log in logs.glob("*.log"):
+        active = 0
+        for line in log.read_text().splitlines():
+            if "activeWorkerMetrics : " in line:
+                active = int(line.rsplit(":", 1)[1])
+            elif "Largest outlier" in line and active == workers:
+                runs += 1
+    return runs
+
+
+def throughputs() -> dict[str, str]:
+    """Open lease -> the throughput (KB/s) its holder last wrote into the lease table."""
+    return {
+        i["leaseKey"]["S"]: i.get("throughputKBps", {}).get("N", "-")
+        for i in leases()
+        if i["checkpoint"]["S"] != "SHARD_END"
+    }
+
+
+def assert_stored_once(settings: Settings, ids: list[str]) -> None:
+    try:
+        wait_for(lambda: len(set(stored_ids(settings)[0])) >= len(ids), 120, "every tick")
+    except AssertionError as e:
+        missing = len(set(ids) - set(stored_ids(settings)[0]))
+        raise AssertionError(f"{e}: {missing} of {len(ids)} missing; {leases()}") from e
+    time.sleep(3)  # a straggling duplicate would show up now
+    dynamo, parquet = stored_ids(settings)
+    assert sorted(dynamo) == sorted(ids)
+    assert sorted(parquet) == sorted(ids), "S3 history lost or duplicated ticks"
+
+
+def assert_child_lines_once(logs: Path, names: list[str]) -> None:
+    """No child line re-logged by the daemon's stderr reader, none tagged ERROR."""
+    child: list[dict[str, Any]] = []
+    for name in names:
+        lines = (logs / f"{name}.log").read_text().splitlines()
+        assert not [line for line in lines if "DrainChildSTDERRTask" in line]
+        child += [json.loads(line) for line in lines if line.startswith('{"')]
+        assert not [line for line in lines if "ERROR" in line and "consumer." in line]
+    assert {c["logger"] for c in child} >= {"consumer.processor"}
 
 
 @pytest.fixture
@@ -162,66 +316,73 @@ def stack(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return Settings()
 
 
+@pytest.mark.timeout(1200)  # ~10 min of stages, each waiting on KCL rounds
 def test_split_and_merge_under_four_workers_keep_every_tick_once(
     stack: Settings, tmp_path: Path
 ) -> None:
+    assert symbols_per_open_shard() == [4, 4]
     service = consumer_service(tasks=2, max_tasks=2)
+    trend = TrendPath(stack)
     workers = {n: start_worker(n, tmp_path) for n in ("a", "b")}
     feeder, watch = Feeder(), LeaseWatch()
+    figures: dict[str, float] = {}
     try:
         feeder.start()
-        # GIVEN two workers on two shards under steady load: one lease each
-        timed(leased_by(workers["a"], workers["b"], each=1), 150, "a 1/1 lease split")
+        trend.start()
+        # GIVEN two workers on two shards of equal throughput under steady load: 1/1
+        timed(split_is(workers, {"a": 1, "b": 1}), 150, "a 1/1 split of 2 shards")
         watch.start()
-        # WHEN two more workers join (KCL 3 moves no held lease to them: it rebalances by worker
-        # CPU, which it reads only on EC2/ECS/EKS; docs/kcl.md) and, once they have reported,
-        # `stockpipe scale` splits the stream 2 -> 4 while ticks flow: the new child leases
-        # go to live workers
+        # WHEN two more workers join and report: a balancing round of the leader with the
+        # four moves nothing (one lease to an idle worker would put it above the average)
         workers |= {n: start_worker(n, tmp_path) for n in ("c", "d")}
         wait_for(lambda: reporting_workers(stack) == 4, 90, "4 workers reporting metrics")
-        assert leased_by(workers["a"], workers["b"], each=1)()
+        wait_for(lambda: balancing_runs(tmp_path, 4) >= 1, 120, "a balancing round with 4")
+        assert split(workers) == {"a": 1, "b": 1, "c": 0, "d": 0}
+        print(f"4 workers, 2 shards: {split(workers)} {throughputs()}")
+        # AND `stockpipe scale` splits the stream 2 -> 4 while ticks flow: the children are
+        # leased, then balanced one per worker
         scale(4, service)
-        joined = timed(open_leases(4), 150, "the 4 children leased")
-        assert leased_by(*workers.values())()
-        print(f"children leased: {dict(lease_owners(open_only=True))}")
-        # AND it merges 4 -> 2, and two workers stop on SIGTERM
+        figures["children leased"] = timed(
+            lambda: sum(split(workers).values()) == 4 and split(workers).get("?", 0) == 0,
+            150,
+            "the 4 children leased",
+        )
+        print(f"children leased: {split(workers)}")
+        figures["4 over 4 balanced"] = figures["children leased"] + timed(
+            split_is(workers, {"a": 1, "b": 1, "c": 1, "d": 1}), 240, "a 1/1/1/1 split"
+        )
+        print(f"4 workers, 4 shards: {split(workers)} {throughputs()}")
+        # AND it merges 4 -> 2, and two workers stop on SIGTERM: the two left hold one each
         scale(2, service)
+        stopped = time.monotonic()
         for name in ("c", "d"):
             stop(workers[name], signal.SIGTERM)
         assert [workers[n].wait(timeout=60) for n in ("c", "d")] == [0, 0]
-        left = timed(
-            lambda: open_leases(2)() and leased_by(workers["a"], workers["b"])(),
-            150,
-            "the 2 merged shards leased by the workers left",
-        )
-        print(f"merged leased: {dict(lease_owners(open_only=True))}")
+        figures["c, d exited after SIGTERM"] = time.monotonic() - stopped
+        wait_for(split_is(workers, {"a": 1, "b": 1}), 240, "a 1/1 split of the 2 merged shards")
+        figures["2 over 2 after SIGTERM"] = time.monotonic() - stopped
+        print(f"2 workers, 2 merged shards: {split(workers)} {throughputs()}")
         sent = feeder.finish()
-        print(f"children leased after {joined:.0f} s; merged moved after SIGTERM {left:.0f} s")
-        # THEN every tick is stored exactly once, in DynamoDB and in S3
-        try:
-            wait_for(lambda: len(set(stored_ids(stack)[0])) >= len(sent), 120, "every tick")
-        except AssertionError as e:
-            missing = len(set(sent) - set(stored_ids(stack)[0]))
-            raise AssertionError(f"{e}: {missing} of {len(sent)} missing; {leases()}") from e
-        time.sleep(3)  # a straggling duplicate would show up now
-        dynamo, parquet = stored_ids(stack)
-        assert sorted(dynamo) == sorted(sent)
-        assert sorted(parquet) == sorted(sent), "S3 history lost or duplicated ticks"
-        # AND no child shard was read before its parents ended (4 split children, 2 merged)
+        rounded = {k: round(v) for k, v in figures.items()}
+        print(f"{len(sent)} ticks; lease figures (s): {rounded}")
+        # THEN every tick is stored exactly once, in DynamoDB and in S3, and no child shard
+        # was read before its parents ended (4 split children, 2 merged)
+        assert_stored_once(stack, [t.id for t in sent])
         watch.finish()
         assert len(watch.children_seen) == 6
         assert watch.violations == []
+        # AND the trend path sent each reference alert once, and nothing else
+        want = reference_alerts(sent)
+        assert len(want) >= 2 * len(SYMBOLS), "too few bars for a meaningful comparison"
+        got = trend.alerts(len(want), timeout=180)
+        print(f"alerts: {len(got)} received, {len(want)} in the reference")
+        assert len({a.id for a in got}) == len(got), "an alert was sent twice"
+        assert sorted((a.symbol, a.signal, a.bar_start_ms) for a in got) == want
     finally:
+        trend.halt.set()
         for worker in workers.values():
             if worker.poll() is None:
                 stop(worker, signal.SIGKILL)
                 worker.wait()
-    # AND each child log line reached the worker's log once, as JSON at its own level (a
-    # worker that joined late may hold no lease at all: KCL 3 balances by CPU, docs/kcl.md)
-    child: list[dict[str, Any]] = []
-    for name in workers:
-        lines = (tmp_path / f"{name}.log").read_text().splitlines()
-        assert not [line for line in lines if "DrainChildSTDERRTask" in line]
-        child += [json.loads(line) for line in lines if line.startswith('{"')]
-        assert not [line for line in lines if "ERROR" in line and "consumer." in line]
-    assert any(c["logger"] == "consumer.processor" for c in child)
+    # AND each child log line reached the worker's log once, as JSON at its own level
+    assert_child_lines_once(tmp_path, list(workers))
