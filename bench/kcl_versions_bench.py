@@ -123,6 +123,14 @@ def start_kcl2_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def fresh(label: str) -> Settings:
+    """A stream, ticks table, bucket and lease table of its own (moto slows as shards fill)."""
+    names = {"stream_name": label, "bucket": label, "ticks_table": f"{label}-ticks"}
+    return Settings(shard_count=2, consumer_application=f"{label}-consumer").model_copy(
+        update=names
+    )
+
+
 DAEMONS = {"kcl3": start_kcl_worker, "kcl2": start_kcl2_worker}
 
 
@@ -146,13 +154,7 @@ def main() -> None:
         stack.use_endpoint(emu.endpoint)
         for seed in range(args.rounds):
             for name, start in DAEMONS.items():
-                settings = Settings(
-                    shard_count=2,
-                    stream_name=f"bench-{name}-{seed}",
-                    ticks_table=f"bench-{name}-{seed}-ticks",
-                    bucket=f"bench-{name}-{seed}",
-                    consumer_application=f"bench-{name}-{seed}-consumer",
-                )
+                settings = fresh(f"bench-{name}-{seed}")
                 began = time.time()
                 run = latency(name, settings, args.rate, args.seconds, seed, logs, start)
                 results["runs"].append({"daemon": name, "started": began, **run})
