@@ -6,12 +6,14 @@ once, a child shard is processed only after its parents reached SHARD_END, the l
 asserted at each stage, and the trend path, fed by the ticks table's stream throughout, sends
 exactly the alerts of a reference computed from the ticks sent, none twice.
 
-The split rule asserted (docs/kcl.md, "How KCL 3 splits leases here"): off EC2/ECS/EKS the
-workers report no CPU, and KCL 3 balances the sum of shard throughput per worker. Each symbol
-below lands in its own quarter of the hash key space, two per quarter, so every shard of every
-stage carries the same throughput: the even split is one lease per worker whenever there are
-at least as many shards as workers; with fewer shards the leader moves nothing, since moving a
-lease to an idle worker would put that worker above the fleet average."""
+The split rule asserted (docs/kcl.md, "How KCL 3 splits leases"): off EC2/ECS/EKS the workers
+report no CPU, and KCL 3 balances the sum of shard throughput per worker: unassigned leases
+go to the least loaded workers, and a held lease moves only if its receiver stays at or below
+the fleet average. The symbols lie two in each quarter of the hash key space, so every shard
+of every stage carries the same throughput. Hence: 2 workers on 2 shards 1/1; 2 joining
+workers get nothing (1/1/0/0: a lease would put its receiver above the average); after the
+split the idle workers get the children, then a balancing round evens it to within one
+lease (1/1/1/1 or 2/1/1/0); after the merge and 2 SIGTERMs, 1/1."""
 
 from __future__ import annotations
 
