@@ -11,6 +11,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from common.json_api import DynamoDBWriter
+
 _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5},
     connect_timeout=5,
@@ -19,21 +21,33 @@ _CONFIG = Config(
 )
 
 
-_UNVALIDATED = _CONFIG.merge(Config(parameter_validation=False))
-
-
 def client(
     service: str,
     *,
     region: str | None = None,
     endpoint_url: str | None = None,
-    validate: bool = True,
 ) -> Any:
-    """A boto3 client with standard retries; region None means the standard AWS chain.
-
-    `validate=False` skips botocore's client-side parameter validation, for hot loops whose
-    requests our own codecs build (the service still validates and rejects): it was ~60% of
-    the consumer's boto3 CPU per BatchWriteItem (docs/performance.md)."""
+    """A boto3 client with standard retries; region None means the standard AWS chain."""
     session = boto3.session.Session()
-    config = _CONFIG if validate else _UNVALIDATED
-    return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+    return session.client(service, region_name=region, endpoint_url=endpoint_url, config=_CONFIG)
+
+
+def dynamodb_writer(*, region: str | None = None) -> DynamoDBWriter:
+    """DynamoDB writes for hot loops (common/json_api.py): botocore resolves the endpoint,
+    region and credentials once, our lean client signs and sends each request."""
+    session = boto3.session.Session()
+    resolver = session.client("dynamodb", region_name=region, config=_CONFIG)
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise RuntimeError("no AWS credentials found (environment, profile, or role)")
+    return DynamoDBWriter(
+        resolver.meta.endpoint_url,
+        signing_name=resolver.meta.service_model.signing_name,
+        region=resolver.meta.region_name,
+        target_prefix=resolver.meta.service_model.metadata["targetPrefix"],
+        json_version=resolver.meta.service_model.metadata["jsonVersion"],
+        credentials=credentials,
+        connect_timeout_s=_CONFIG.connect_timeout,
+        read_timeout_s=_CONFIG.read_timeout,
+        max_connections=_CONFIG.max_pool_connections,
+    )

@@ -1,0 +1,82 @@
+"""Where a sampled process spent its CPU: py-spy's collapsed stacks summed by our buckets.
+
+    .venv/bin/python -m bench.profile_summary PROFILE.txt [--top 25]
+
+Prints the share of samples per function (inclusive: the function or anything it called,
+counted once per sample) and the share per bucket: the first frame of a stack that matches a
+bucket's pattern names it (e.g. botocore's JSON serialiser inside BatchWriteItem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections import Counter
+from pathlib import Path
+
+# first match from the leaf up names the bucket of a sample
+BUCKETS = (
+    ("GetRecords: botocore parse", r"botocore/parsers\.py.*get_records|_api_call.*parsers\.py"),
+    ("botocore serialise", r"botocore/serialize\.py"),
+    ("botocore parse", r"botocore/parsers\.py"),
+    ("botocore validate", r"botocore/validate\.py"),
+    ("botocore signing", r"botocore/(auth|signers)\.py"),
+    ("HTTP (urllib3/http.client)", r"(urllib3|http/client|botocore/httpsession|socket|ssl)"),
+    ("botocore other", r"botocore/"),
+    ("polars", r"polars/"),
+    ("tick decode/validate", r"common/tick\.py"),
+    ("DynamoDB item codec", r"common/tables\.py"),
+    ("kclpy messages", r"amazon_kclpy/"),
+    ("logging", r"logging/"),
+    ("imports", r"<frozen importlib"),
+)
+
+
+def frames(stack: str) -> list[str]:
+    return stack.split(";")
+
+
+def summarise(lines: list[str], top: int) -> str:
+    inclusive: Counter[str] = Counter()
+    buckets: Counter[str] = Counter()
+    total = 0
+    for line in lines:
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_text)
+        total += count
+        names = [re.sub(r" \(.*?:\d+\)$", "", f) + f" ({_file(f)})" for f in frames(stack)]
+        for name in set(names):
+            inclusive[name] += count
+        buckets[_bucket(frames(stack))] += count
+    out = [f"{total} samples", "", "bucket (first match from the leaf up):"]
+    out += [f"  {n / total:6.1%}  {name}" for name, n in buckets.most_common()]
+    out += ["", f"top {top} functions, inclusive:"]
+    out += [f"  {n / total:6.1%}  {name}" for name, n in inclusive.most_common(top)]
+    return "\n".join(out)
+
+
+def _file(frame: str) -> str:
+    match = re.search(r"\(([^()]*?):\d+\)$", frame)
+    return match.group(1) if match else "?"
+
+
+def _bucket(stack: list[str]) -> str:
+    for frame in reversed(stack):
+        for name, pattern in BUCKETS:
+            if re.search(pattern, frame):
+                return name
+    return "ours / other"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("profile", type=Path)
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args()
+    print(summarise(args.profile.read_text().splitlines(), args.top))
+
+
+if __name__ == "__main__":
+    main()
