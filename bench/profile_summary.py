@@ -2,9 +2,11 @@
 
     .venv/bin/python -m bench.profile_summary PROFILE.txt [--top 25]
 
-Prints the share of samples per function (inclusive: the function or anything it called,
-counted once per sample) and the share per bucket: the first frame of a stack that matches a
-bucket's pattern names it (e.g. botocore's JSON serialiser inside BatchWriteItem).
+Samples whose innermost frame blocks (a socket read, a condition or event wait, a sleep) are
+dropped: py-spy's idle detection misses them when many threads wait, and they cost no CPU.
+Prints the share of the remaining samples per function (inclusive: the function or anything
+it called, counted once per sample) and per bucket: the first frame from the leaf up that
+matches a bucket's pattern names it (e.g. botocore's JSON serialiser inside BatchWriteItem).
 """
 
 from __future__ import annotations
@@ -14,6 +16,11 @@ import re
 from collections import Counter
 from pathlib import Path
 
+# innermost frames that wait rather than compute
+IDLE = re.compile(
+    r"^(SocketIO\.readinto \(socket|Condition\.wait \(threading|Event\.wait \(threading"
+    r"|poll_wait_for_socket|.*drain_child\.py:\d+\)$)"
+)
 # first match from the leaf up names the bucket of a sample
 BUCKETS = (
     ("GetRecords: botocore parse", r"botocore/parsers\.py.*get_records|_api_call.*parsers\.py"),
@@ -39,18 +46,25 @@ def frames(stack: str) -> list[str]:
 def summarise(lines: list[str], top: int) -> str:
     inclusive: Counter[str] = Counter()
     buckets: Counter[str] = Counter()
-    total = 0
+    total = idle = 0
     for line in lines:
         stack, _, count_text = line.rpartition(" ")
         if not stack:
             continue
         count = int(count_text)
+        if IDLE.match(frames(stack)[-1]):
+            idle += count
+            continue
         total += count
         names = [re.sub(r" \(.*?:\d+\)$", "", f) + f" ({_file(f)})" for f in frames(stack)]
         for name in set(names):
             inclusive[name] += count
         buckets[_bucket(frames(stack))] += count
-    out = [f"{total} samples", "", "bucket (first match from the leaf up):"]
+    out = [
+        f"{total} samples on CPU ({idle} waiting, dropped)",
+        "",
+        "bucket (first match from the leaf up):",
+    ]
     out += [f"  {n / total:6.1%}  {name}" for name, n in buckets.most_common()]
     out += ["", f"top {top} functions, inclusive:"]
     out += [f"  {n / total:6.1%}  {name}" for name, n in inclusive.most_common(top)]

@@ -112,8 +112,10 @@ class LocalDriver:
         poll_interval_s: float = 0.25,
         max_records: int = 1000,
         shard_refresh_s: float = 10.0,
+        reader: Any = None,
     ) -> None:
         self._kinesis = kinesis
+        self._reader = reader or kinesis  # GetRecords: a lean client in `driver_for`
         self._stream = stream
         self._factory = processor_factory
         self._poll_interval_s = poll_interval_s
@@ -232,7 +234,7 @@ class LocalDriver:
             self._halt.set()
 
     def _poll(self, lease: _Lease) -> int:
-        page = self._kinesis.get_records(ShardIterator=lease.iterator, Limit=self._max_records)
+        page = self._reader.get_records(ShardIterator=lease.iterator, Limit=self._max_records)
         records = [_record_message(r) for r in page["Records"]]
         if records:
             last = page["Records"][-1]
@@ -269,6 +271,7 @@ def driver_for(settings: ConsumerSettings, processor_factory: Callable[[], Any])
         processor_factory,
         poll_interval_s=settings.consumer_poll_ms / 1000,
         max_records=settings.consumer_max_records,
+        reader=aws.kinesis_reader(region=settings.region),
     )
 
 

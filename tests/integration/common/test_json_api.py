@@ -158,3 +158,33 @@ def test_an_error_shaped_as_dynamodb_sends_it_gives_the_bare_code(canned: type[C
         "Message": message,
     }
     assert failed.value.response["ResponseMetadata"]["RequestId"] == "R1"
+
+
+def test_get_records_answers_in_boto3s_shape(settings: Settings, resources: Resources) -> None:
+    kinesis = aws.client("kinesis")
+    kinesis.put_records(
+        StreamName=settings.stream_name,
+        Records=[{"Data": b'{"n": %d}' % i, "PartitionKey": "AAPL"} for i in range(5)],
+    )
+    shard = kinesis.list_shards(StreamName=settings.stream_name)["Shards"]
+    iterators = [
+        kinesis.get_shard_iterator(
+            StreamName=settings.stream_name, ShardId=s["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        for s in shard
+    ]
+    reader = aws.kinesis_reader()
+    for iterator in iterators:
+        lean, boto = (
+            reader.get_records(ShardIterator=iterator),
+            kinesis.get_records(ShardIterator=iterator),
+        )
+        assert [
+            (r["Data"], r["PartitionKey"], r["SequenceNumber"], r["ApproximateArrivalTimestamp"])
+            for r in lean["Records"]
+        ] == [
+            (r["Data"], r["PartitionKey"], r["SequenceNumber"], r["ApproximateArrivalTimestamp"])
+            for r in boto["Records"]
+        ]
+        assert lean["NextShardIterator"]
+    assert sum(len(reader.get_records(ShardIterator=i)["Records"]) for i in iterators) == 5
