@@ -8,7 +8,8 @@ default settings, the same processor and sinks as `stockpipe consume`) from proc
 until every record is written to DynamoDB and the history flushed at its stop. The parent
 reads the child's CPU seconds from wait4 (the emulator, another process, is excluded).
 In the same run, the emulator's bare BatchWriteItem ceiling: pre-built items, 25 per call,
-one client, one thread. A second child run on the drained stream gives the fixed cost (start,
+one client, one thread, and the "core" stages of bench/consumer_bench.py (decode, validate,
+transform, Parquet, DynamoDB items; no network) at the same load. A second child run on the drained stream gives the fixed cost (start,
 clients, stop) apart from the per-tick cost. `--profile F` samples the child with py-spy
 (`F.speedscope.json` for speedscope.app, `F.txt` collapsed stacks for `bench.profile_summary`;
 sampling inflates the CPU figure a little: profile and measure in separate runs).
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.consumer_bench import save, synthetic_ticks
+from bench.consumer_bench import core, save, synthetic_ticks
 from bench.producer_bench import machine
 from common import aws, tables
 from common.settings import Settings
@@ -129,6 +130,8 @@ def main() -> None:
         result["drain_vs_ceiling"] = (
             result["drain"]["ticks_per_s"] / result["batch_write_ceiling_items_per_s"]
         )
+    # the "core" stages (no network, one core) at the same load, for scale
+    result["core_all_stages_per_s"] = core(min(args.ticks, 20_000))["all_stages_per_s"]
     result["load_after"] = os.getloadavg()
     save(f"drain-{args.ticks}", result)
 
