@@ -9,10 +9,11 @@ until every record is written to DynamoDB and the history flushed at its stop. T
 reads the child's CPU seconds from wait4 (the emulator, another process, is excluded).
 In the same run, the emulator's bare BatchWriteItem ceiling: pre-built items, 25 per call,
 one client, one thread, and the "core" stages of bench/consumer_bench.py (decode, validate,
-transform, Parquet, DynamoDB items; no network) at the same load. A second child run on the drained stream gives the fixed cost (start,
-clients, stop) apart from the per-tick cost. `--profile F` samples the child with py-spy
-(`F.speedscope.json` for speedscope.app, `F.txt` collapsed stacks for `bench.profile_summary`;
-sampling inflates the CPU figure a little: profile and measure in separate runs).
+transform, Parquet, DynamoDB items; no network) at the same load. A second child run on the
+drained stream gives the fixed cost (start, clients, stop) apart from the per-tick cost.
+`--profile F` samples the child with py-spy (`F.speedscope.json` for speedscope.app, `F.txt`
+collapsed stacks for `bench.profile_summary`; sampling inflates the CPU figure a little:
+profile and measure in separate runs).
 """
 
 from __future__ import annotations
