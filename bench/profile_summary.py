@@ -23,18 +23,19 @@ IDLE = re.compile(
 )
 # first match from the leaf up names the bucket of a sample
 BUCKETS = (
-    ("GetRecords: botocore parse", r"botocore/parsers\.py.*get_records|_api_call.*parsers\.py"),
     ("botocore serialise", r"botocore/serialize\.py"),
     ("botocore parse", r"botocore/parsers\.py"),
     ("botocore validate", r"botocore/validate\.py"),
     ("botocore signing", r"botocore/(auth|signers)\.py"),
     ("HTTP (urllib3/http.client)", r"(urllib3|http/client|botocore/httpsession|socket|ssl)"),
-    ("botocore other", r"botocore/"),
+    ("client creation (service models)", r"botocore/(loaders|session)\.py|boto3/session\.py"),
+    ("botocore other (per-call hooks, endpoint rules)", r"botocore/"),
     ("polars", r"polars/"),
     ("tick decode/validate", r"common/tick\.py"),
     ("DynamoDB item codec", r"common/tables\.py"),
     ("kclpy messages", r"amazon_kclpy/"),
     ("logging", r"logging/"),
+    ("lean JSON clients", r"common/json_api\.py"),
     ("imports", r"<frozen importlib"),
 )
 
