@@ -28,6 +28,13 @@ from botocore.exceptions import ChecksumError, ClientError, HTTPClientError
 from botocore.httpsession import get_cert_path
 
 
+def retryable(error: ClientError, throttling: frozenset[str]) -> bool:
+    """Whether a boto3 client's standard mode would have retried this: one of the service's
+    throttling codes, or a 5xx (the service failed, not the request)."""
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+    return error.response["Error"]["Code"] in throttling or status >= 500
+
+
 class JsonApiClient:
     """Signed JSON-protocol calls to one service endpoint; thread-safe (one pool per client)."""
 

@@ -16,14 +16,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from amazon_kclpy import messages
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from common import aws
+from common.json_api import retryable
+from common.retry import Retry, RetryPolicy
 from common.settings import ConsumerSettings
 
 log = logging.getLogger(__name__)
 
 SHARD_END = "SHARD_END"
+# GetRecords failures a boto3 client would retry: throttling (5 reads/s per shard), 5xx,
+# connection; first wait up to 0.1 s doubling to 2 s, full jitter, then the shard stops all
+READ_RETRY = RetryPolicy(max_attempts=8, base_s=0.1, cap_s=2.0)
+KINESIS_THROTTLING = frozenset({"ProvisionedThroughputExceededException", "KMSThrottlingException"})
 
 
 class CheckpointStore:
@@ -113,9 +119,12 @@ class LocalDriver:
         max_records: int = 1000,
         shard_refresh_s: float = 10.0,
         reader: Any = None,
+        read_retry: RetryPolicy = READ_RETRY,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._kinesis = kinesis
         self._reader = reader or kinesis  # GetRecords: a lean client in `driver_for`
+        self._read_retry = Retry(read_retry, sleep=sleep)
         self._stream = stream
         self._factory = processor_factory
         self._poll_interval_s = poll_interval_s
@@ -233,8 +242,28 @@ class LocalDriver:
                 self._failure = self._failure or e
             self._halt.set()
 
+    def _get_records(self, lease: _Lease) -> dict[str, Any]:
+        """GetRecords, retried as a boto3 client's standard mode would (the lean reader
+        does not retry); anything else, or the last failure, stops the driver."""
+        error: Exception | None = None
+        for _attempt in self._read_retry.attempts():
+            try:
+                page: dict[str, Any] = self._reader.get_records(
+                    ShardIterator=lease.iterator, Limit=self._max_records
+                )
+                return page
+            except ClientError as e:
+                if not retryable(e, KINESIS_THROTTLING):
+                    raise
+                error = e
+            except BotoCoreError as e:
+                error = e
+            log.warning("GetRecords on %s failed (%s); retrying", lease.shard_id, error)
+        assert error is not None
+        raise error
+
     def _poll(self, lease: _Lease) -> int:
-        page = self._reader.get_records(ShardIterator=lease.iterator, Limit=self._max_records)
+        page = self._get_records(lease)
         records = [_record_message(r) for r in page["Records"]]
         if records:
             last = page["Records"][-1]

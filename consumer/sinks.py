@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from common import tables
+from common.json_api import retryable
 from common.retry import Retry, RetryPolicy
 from consumer import encode
 from consumer.batch import Batch
@@ -178,10 +179,8 @@ class DynamoTicks:
 
 
 def _retryable(error: ClientError) -> bool:
-    """Throttling or a 5xx: the service failed, not the request (the lean DynamoDB client
-    does not retry these itself, as botocore's standard mode would)."""
-    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-    return error.response["Error"]["Code"] in DYNAMODB_RETRYABLE or status >= 500
+    """Throttling or a 5xx: the lean DynamoDB client does not retry these itself."""
+    return retryable(error, DYNAMODB_RETRYABLE)
 
 
 class AwsBatchSink:

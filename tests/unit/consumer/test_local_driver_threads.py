@@ -6,6 +6,8 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from consumer.local_driver import LocalDriver
 
 ARRIVAL = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
@@ -117,6 +119,7 @@ def driver(kinesis: FakeKinesis, log: list[tuple[str, Any]], fail_on: str | None
         "app",
         lambda: Recorder(log, fail_on),
         poll_interval_s=0.01,
+        sleep=lambda _s: None,
     )
 
 
@@ -177,3 +180,44 @@ def test_a_closed_shard_ends_once_and_is_not_shut_down() -> None:
     log: list[tuple[str, Any]] = []
     run_until(driver(Closing(), log), lambda: log.count(("shard-b", "ended")) == 1)
     assert [what for shard, what in log if shard == "shard-a"][1:] == ["ended"]
+
+
+def get_records_error(code: str, status: int) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetRecords"
+    )
+
+
+class Failing(FakeKinesis):
+    """GetRecords fails with `fault` the first `failures` times on every shard."""
+
+    def __init__(self, fault: ClientError, failures: int) -> None:
+        super().__init__()
+        self.fault = fault
+        self.failures = failures
+        self.failed: dict[str, int] = {}
+
+    def get_records(self, *, ShardIterator: str, **kwargs: Any) -> dict[str, Any]:  # noqa: N803
+        if self.failed.get(ShardIterator, 0) < self.failures:
+            self.failed[ShardIterator] = self.failed.get(ShardIterator, 0) + 1
+            raise self.fault
+        return super().get_records(ShardIterator=ShardIterator, **kwargs)
+
+
+def test_a_server_error_or_throttling_on_get_records_is_retried() -> None:
+    # GIVEN GetRecords fails twice per shard: a 5xx on one run, throttling on another
+    throttled = get_records_error("ProvisionedThroughputExceededException", 400)
+    for fault in (get_records_error("InternalFailure", 500), throttled):
+        log: list[tuple[str, Any]] = []
+        kinesis = Failing(fault, failures=2)
+        runner = run_until(driver(kinesis, log), lambda log=log: len(log) == 2)  # type: ignore[misc]
+        # THEN both shards' records arrive and the driver did not stop
+        assert runner.errors == []  # type: ignore[attr-defined]
+        assert sorted(shard for shard, what in log if what != "shutdown") == ["shard-a", "shard-b"]
+
+
+def test_a_get_records_error_of_the_request_stops_the_driver() -> None:
+    expired = get_records_error("ExpiredIteratorException", 400)
+    runner = run_until(driver(Failing(expired, failures=1), []), lambda: False, timeout=3)
+    (error,) = runner.errors  # type: ignore[attr-defined]
+    assert error is expired
