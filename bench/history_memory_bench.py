@@ -99,8 +99,9 @@ def main() -> None:
     while clock["now"] < args.seconds:
         batch = []
         for _ in range(per_poll):
-            data = make_tick(*next(quotes), source="synthetic").encode()
-            batch.append(Record(data, sequence, 1_764_000_000_000 + sequence, "AAPL"))
+            tick = make_tick(*next(quotes), source="synthetic")
+            # arrival just after the event, as live: validation judges event times by arrival
+            batch.append(Record(tick.encode(), sequence, tick.event_time_ms + 50, "AAPL"))
             sequence += 1
         processor.process_records(Records(batch))
         buffered_peak = max(buffered_peak, processor.history.size_bytes)
