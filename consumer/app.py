@@ -41,6 +41,7 @@ def settle_heap() -> None:
     """Once a consumer process is set up (imports, clients, processors): move every object
     it holds to the collector's permanent generation (`gc.freeze`). They live as long as the
     process, and the cyclic collector rescanned them all (~120k: service models, polars)
-    every few thousand allocations: ~65% of building the DynamoDB items (docs/performance.md).
+    every few thousand allocations, most of the cost of building DynamoDB items
+    (docs/performance.md).
     """
     gc.freeze()

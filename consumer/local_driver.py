@@ -309,7 +309,7 @@ class DriverRecord:
     """A record as kclpy's `messages.Record` presents it to a processor (the same attribute
     names), built straight from GetRecords: kclpy's would base64-encode the data only for
     the processor to decode it again, and parse the arrival time into a local datetime that
-    nothing reads (~7 µs a record, docs/performance.md)."""
+    nothing reads (docs/performance.md)."""
 
     binary_data: bytes
     partition_key: str
