@@ -1,6 +1,6 @@
 """Lean clients for AWS JSON-protocol calls made thousands of times a minute.
 
-botocore spends ~1.2 ms of CPU per call beyond the HTTP exchange itself (event hooks, endpoint
+botocore spends ~1.1 ms of CPU per call beyond the HTTP exchange itself (event hooks, endpoint
 rules, serialising and parsing by walking the service model): with 25 items per
 BatchWriteItem that was the consumer's largest cost per tick, and botocore's parsing of
 GetRecords, record by record, came next (docs/performance.md). These clients send the very
