@@ -170,6 +170,7 @@ def latency(
     watcher = StreamWatcher(resources.ticks_table_stream_arn)
     stop = threading.Event()
     worker: subprocess.Popen[bytes] | None = None
+    runner: threading.Thread | None = None
     if mode == "local":
         driver = driver_for(settings, processor_factory(settings))
         runner = threading.Thread(target=driver.run, args=(stop,))
@@ -183,6 +184,8 @@ def latency(
         watcher.wait_for(list(put_at), 60)
     finally:
         stop.set()
+        if runner is not None:
+            runner.join()  # its history flush, before the emulator goes
         if worker is not None:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait()

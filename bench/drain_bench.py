@@ -8,9 +8,12 @@ default settings, the same processor and sinks as `stockpipe consume`) from proc
 until every record is written to DynamoDB and the history flushed at its stop. The parent
 reads the child's CPU seconds from wait4 (the emulator, another process, is excluded).
 In the same run, the emulator's bare BatchWriteItem ceiling: pre-built items, 25 per call,
-one client, one thread. A second child run on the drained stream gives the fixed cost (start,
-clients, stop) apart from the per-tick cost. `--profile F` runs the child under cProfile
-(its CPU figure is then inflated: profile and measure in separate runs).
+one client, one thread, and the "core" stages of bench/consumer_bench.py (decode, validate,
+transform, Parquet, DynamoDB items; no network) at the same load. A second child run on the
+drained stream gives the fixed cost (start, clients, stop) apart from the per-tick cost.
+`--profile F` samples the child with py-spy (`F.speedscope.json` for speedscope.app, `F.txt`
+collapsed stacks for `bench.profile_summary`; sampling inflates the CPU figure a little:
+profile and measure in separate runs).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.consumer_bench import save, synthetic_ticks
+from bench.consumer_bench import core, save, synthetic_ticks
 from bench.producer_bench import machine
 from common import aws, tables
 from common.settings import Settings
@@ -80,9 +83,13 @@ def measure(argv: list[str], env: dict[str, str], cwd: str | None = None) -> dic
 
 def drain(settings: Settings, n: int, profile: Path | None) -> dict[str, float]:
     argv = [sys.executable, "-m", "bench.drain_child", str(n)]
-    if profile:  # deterministic profile (cProfile): shares, not speeds
-        argv[1:1] = ["-m", "cProfile", "-o", str(profile)]
-    result = measure(argv, {**os.environ, **settings.to_env()})
+    env = {**os.environ, **settings.to_env()}
+    if profile:  # a sampling profile of the child (py-spy, installed in the venv)
+        for fmt, suffix in (("speedscope", ".speedscope.json"), ("raw", ".txt")):
+            spy = [str(Path(sys.executable).with_name("py-spy")), "record", "--format", fmt]
+            measure([*spy, "-r", "200", "-o", f"{profile}{suffix}", "--", *argv], env)
+            fill(settings, n)
+    result = measure(argv, env)
     return {
         "ticks": n,
         **result,
@@ -99,7 +106,7 @@ def main() -> None:
         "--profile",
         type=Path,
         default=None,
-        help="cProfile output of the child",
+        help="py-spy profiles of the child (two extra drains, before the measured one)",
     )
     args = parser.parse_args()
     result: dict[str, Any] = {"machine": machine(), "load_before": os.getloadavg()}
@@ -124,6 +131,8 @@ def main() -> None:
         result["drain_vs_ceiling"] = (
             result["drain"]["ticks_per_s"] / result["batch_write_ceiling_items_per_s"]
         )
+    # the "core" stages (no network, one core) at the same load, for scale
+    result["core_all_stages_per_s"] = core(min(args.ticks, 20_000))["all_stages_per_s"]
     result["load_after"] = os.getloadavg()
     save(f"drain-{args.ticks}", result)
 

@@ -8,13 +8,14 @@ import threading
 import time
 
 from common.settings import ConsumerSettings
-from consumer.app import processor_factory
+from consumer.app import processor_factory, settle_heap
 from consumer.local_driver import driver_for
 
 
 def main(n: int) -> None:
     settings = ConsumerSettings()
     driver = driver_for(settings, processor_factory(settings))
+    settle_heap()  # as `stockpipe consume` does
     stop = threading.Event()
 
     def stop_when_drained() -> None:

@@ -24,16 +24,20 @@ from common.settings import Settings
 from stockpipe import emulator, stack
 from stockpipe.provision import provision
 
-# the consumer of a commit before processor_factory existed
+# the consumer of another commit, as its `stockpipe consume` ran it: one sink per process
+# where processor_factory exists, else one processor (and its clients) per shard
 OLD_CHILD = """
 import sys, threading, time
 from common.settings import ConsumerSettings
-from consumer.app import make_processor
+from consumer import app
 from consumer.local_driver import driver_for
 
 n = int(sys.argv[1])
 settings = ConsumerSettings()
-driver = driver_for(settings, lambda: make_processor(settings))
+factory = getattr(app, "processor_factory", None)
+driver = driver_for(
+    settings, factory(settings) if factory else lambda: app.make_processor(settings)
+)
 stop = threading.Event()
 
 def stop_when_drained():

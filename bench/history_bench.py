@@ -1,9 +1,13 @@
 """History benchmark: bytes a typical query reads, and local query time on millions of rows.
 
     .venv/bin/python -m bench.history_bench [--rows 2000000] [--days 20] [--symbols 10]
+                                            [--object-minutes 0]
 
 Ticks (GBM prices, vectorised with polars) are encoded by the consumer's own Parquet encoder
-into one object per day per shard in the emulator's S3, as the consumer lays them out.
+into the emulator's S3: one object per day per shard (the idealised layout, the default), or
+with `--object-minutes 5` one object per shard per 5 minutes of ticks, which is what the
+consumer writes when ticks arrive slower than its size bound (16 MiB) fills: its age bound
+(5 min) ends every object (bench/history_layout_bench.py measures that at 5 ticks/s).
 
 Bytes: Athena reads only the needed columns of the partitions a query needs; the figure is
 the compressed size of those column chunks (from the Parquet footers). The original design
@@ -75,6 +79,16 @@ def day_frame(
     )
 
 
+def objects_of(part: pl.DataFrame, minutes: int) -> list[pl.DataFrame]:
+    """A shard's day as one object, or as one object per `minutes` of event time."""
+    if not minutes:
+        return [part]
+    window = pl.col("event_time_ms") // (minutes * 60_000)
+    return part.with_columns(window.alias("_w")).partition_by(
+        "_w", include_key=False, maintain_order=True
+    )
+
+
 def json_bytes_per_tick(frame: pl.DataFrame) -> float:
     """The tick as the original design stored it: one JSON object per record."""
     sample = frame.head(1000).select("id", "symbol", "event_time_ms", "price", "volume", "source")
@@ -94,11 +108,44 @@ def column_bytes(bodies: list[bytes], columns: set[str]) -> int:
     return total
 
 
+def time_queries(history: LocalHistory, first: str, last: str) -> dict[str, Any]:
+    """Each named query over all days: objects read, read time (S3 via pyarrow), SQL time."""
+    timings = {}
+    for name, named in QUERIES.items():
+        if name == "dead-letters":
+            continue
+        query_plan = plan(
+            named.render(
+                symbol=None if name in ("top-movers", "vwap") else "S01", start=first, end=last
+            ),
+            "stockpipe",
+        )
+        started = time.perf_counter()
+        files = history.files(query_plan, "ticks")
+        table = history.load("ticks", files)
+        loaded = time.perf_counter()
+        connection = duckdb.connect()
+        connection.register("ticks", table)
+        out = connection.execute(query_plan.duckdb_sql).fetchall()
+        done = time.perf_counter()
+        timings[name] = {
+            "objects_read": len(files),
+            "read_s": round(loaded - started, 2),
+            "duckdb_s": round(done - loaded, 3),
+            "result_rows": len(out),
+        }
+        print(name, timings[name], flush=True)
+    return timings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--days", type=int, default=20)
     parser.add_argument("--symbols", type=int, default=10)
+    parser.add_argument(
+        "--object-minutes", type=int, default=0, help="0: one object per shard per day"
+    )
     args = parser.parse_args()
     symbols = [f"S{i:02d}" for i in range(args.symbols)]
     per_symbol = args.rows // (args.days * args.symbols)
@@ -108,6 +155,7 @@ def main() -> None:
         "rows": per_symbol * args.symbols * args.days,
         "days": args.days,
         "symbols": args.symbols,
+        "object_minutes": args.object_minutes,
     }
     with emulator.Emulator() as emu:
         stack.use_endpoint(emu.endpoint)
@@ -122,17 +170,20 @@ def main() -> None:
             json_per_tick = json_per_tick or json_bytes_per_tick(frame)
             shards = frame.with_columns((pl.col("symbol").rank("dense") % 2).alias("shard"))
             for shard, part in enumerate(shards.partition_by("shard", include_key=False)):
-                body = encode_parquet(part)
-                s3.put_object(
-                    Bucket=settings.bucket,
-                    Key=f"ticks/dt={dt}/shardId-{shard:012d}-{day}.parquet",
-                    Body=body,
-                )
-                bodies.setdefault(dt, []).append(body)
+                for piece, rows in enumerate(objects_of(part, args.object_minutes)):
+                    body = encode_parquet(rows)
+                    s3.put_object(
+                        Bucket=settings.bucket,
+                        Key=f"ticks/dt={dt}/shardId-{shard:012d}-{day}-{piece:04d}.parquet",
+                        Body=body,
+                    )
+                    bodies.setdefault(dt, []).append(body)
         parquet_total = sum(len(b) for day_bodies in bodies.values() for b in day_bodies)
         rows = results["rows"]
         one_day = sorted(bodies)[len(bodies) // 2]
         needed = {"symbol", "price", "event_time_ms", "volume"}  # daily-ohlc reads these
+        results["objects"] = sum(len(day_bodies) for day_bodies in bodies.values())
+        results["parquet_bytes_per_tick"] = round(parquet_total / rows, 1)
         results["bytes"] = {
             "json_one_object_per_tick_total": int(json_per_tick * rows),
             "json_objects": rows,
@@ -143,36 +194,13 @@ def main() -> None:
             ),
         }
         history = LocalHistory(s3, settings.bucket, s3_filesystem("us-east-1"))
-        first, last = sorted(bodies)[0], sorted(bodies)[-1]
-        timings = {}
-        for name, named in QUERIES.items():
-            if name == "dead-letters":
-                continue
-            query_plan = plan(
-                named.render(
-                    symbol=None if name in ("top-movers", "vwap") else "S01", start=first, end=last
-                ),
-                "stockpipe",
-            )
-            started = time.perf_counter()
-            files = history.files(query_plan, "ticks")
-            table = history.load("ticks", files)
-            loaded = time.perf_counter()
-            connection = duckdb.connect()
-            connection.register("ticks", table)
-            out = connection.execute(query_plan.duckdb_sql).fetchall()
-            done = time.perf_counter()
-            timings[name] = {
-                "read_s": round(loaded - started, 2),
-                "duckdb_s": round(done - loaded, 3),
-                "result_rows": len(out),
-            }
-            print(name, timings[name], flush=True)
-        results["local_query_times"] = timings
+        days = sorted(bodies)
+        results["local_query_times"] = time_queries(history, days[0], days[-1])
     print(json.dumps(results, indent=2))
     out_dir = Path("bench/results")
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "history.json").write_text(json.dumps(results, indent=2))
+    name = f"history-{args.object_minutes}min" if args.object_minutes else "history"
+    (out_dir / f"{name}.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from amazon_kclpy import kcl
 
 from common.logs import setup_logging
 from common.settings import ConsumerSettings
-from consumer.app import make_processor
+from consumer.app import make_processor, settle_heap
 
 
 def main() -> None:
@@ -21,6 +21,7 @@ def main() -> None:
     settings = ConsumerSettings()
     setup_logging(settings.log_level, settings.log_format)
     processor = make_processor(settings)
+    settle_heap()
     kcl.KCLProcess(
         processor, input_file=sys.stdin, output_file=protocol_out, error_file=sys.stderr
     ).run()

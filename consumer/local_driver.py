@@ -8,7 +8,6 @@ Scale-out is the daemon's job; this is for one machine (the embedded demo, tests
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
 import time
@@ -17,14 +16,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from amazon_kclpy import messages
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from common import aws
+from common.json_api import retryable
+from common.retry import Retry, RetryPolicy
 from common.settings import ConsumerSettings
 
 log = logging.getLogger(__name__)
 
 SHARD_END = "SHARD_END"
+# GetRecords failures a boto3 client would retry: throttling (5 reads/s per shard), 5xx,
+# connection; first wait up to 0.1 s doubling to 2 s, full jitter, then the shard stops all
+READ_RETRY = RetryPolicy(max_attempts=8, base_s=0.1, cap_s=2.0)
+KINESIS_THROTTLING = frozenset({"ProvisionedThroughputExceededException", "KMSThrottlingException"})
 
 
 class CheckpointStore:
@@ -97,7 +102,10 @@ class _Lease:
 
 
 class LocalDriver:
-    """Polls all shards round-robin until `stop` is set, then asks processors to shut down."""
+    """Reads every shard in its own thread (as a KCL worker does) until `stop` is set, then
+    asks the processors to shut down. One shard's calls stay in one thread, in order; a
+    failure (the processor's SystemExit included) stops every shard and is raised by `run`.
+    """
 
     def __init__(
         self,
@@ -110,8 +118,13 @@ class LocalDriver:
         poll_interval_s: float = 0.25,
         max_records: int = 1000,
         shard_refresh_s: float = 10.0,
+        reader: Any = None,
+        read_retry: RetryPolicy = READ_RETRY,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._kinesis = kinesis
+        self._reader = reader or kinesis  # GetRecords: a lean client in `driver_for`
+        self._read_retry = Retry(read_retry, sleep=sleep)
         self._stream = stream
         self._factory = processor_factory
         self._poll_interval_s = poll_interval_s
@@ -120,37 +133,50 @@ class LocalDriver:
         self.store = CheckpointStore(dynamodb, application)
         self._leases: dict[str, _Lease] = {}
         self._finished: set[str] = set()
+        self._lock = threading.Lock()  # leases, finished shards, the counter, the failure
+        self._halt = threading.Event()  # tells every shard thread to shut down
+        self._failure: BaseException | None = None
+        self._threads: list[threading.Thread] = []
         self.records_delivered = 0
 
     def run(self, stop: threading.Event) -> None:
         self.store.ensure_table()
-        refreshed = 0.0
+        self._halt.clear()
+        refreshed = -float("inf")
         try:
-            while not stop.is_set():
+            while not stop.is_set() and self._failure is None:
                 if time.monotonic() - refreshed >= self._shard_refresh_s:
                     self._take_ready_shards()
                     refreshed = time.monotonic()
-                delivered = sum(self._poll(lease) for lease in list(self._leases.values()))
-                if self._finished and not self._leases:
-                    refreshed = 0.0  # parents done: look for their children at once
-                if not delivered:
-                    stop.wait(self._poll_interval_s)
+                with self._lock:
+                    parents_done = bool(self._finished) and not self._leases
+                if parents_done:
+                    refreshed = -float("inf")  # look for their children at once
+                stop.wait(0.1)  # the shard threads read; this one only watches
         finally:
-            self._shutdown_all()
+            self._halt.set()
+            for thread in self._threads:
+                thread.join()
+            self._threads.clear()
+            self._leases.clear()
+        if self._failure is not None:
+            raise self._failure
 
     def _take_ready_shards(self) -> None:
         shards = self._list_shards()
         ended = {s["ShardId"] for s in shards if self._checkpoint_is_end(s["ShardId"])}
-        self._finished |= ended
+        with self._lock:
+            self._finished |= ended
+            finished, leased = set(self._finished), set(self._leases)
         known = {s["ShardId"] for s in shards}
         for shard in shards:
             shard_id = shard["ShardId"]
-            if shard_id in self._leases or shard_id in self._finished:
+            if shard_id in leased or shard_id in finished:
                 continue
             parents = [
                 p for p in (shard.get("ParentShardId"), shard.get("AdjacentParentShardId")) if p
             ]
-            if any(p in known and p not in self._finished for p in parents):
+            if any(p in known and p not in finished for p in parents):
                 continue  # read parents to their end first: per-symbol order is kept
             self._open(shard_id)
 
@@ -189,11 +215,55 @@ class LocalDriver:
                 "subSequenceNumber": position[1] if position else 0,
             }
         ).dispatch(checkpointer, processor)
-        self._leases[shard_id] = _Lease(shard_id, iterator, processor, checkpointer)
+        lease = _Lease(shard_id, iterator, processor, checkpointer)
+        thread = threading.Thread(target=self._read, args=(lease,), name=shard_id, daemon=True)
+        with self._lock:
+            self._leases[shard_id] = lease
+        self._threads.append(thread)
+        thread.start()
         log.info("local driver took shard %s", shard_id)
 
+    def _read(self, lease: _Lease) -> None:
+        """One shard's loop: read again at once after records, wait the poll interval after
+        an empty read; on halt, shutdown_requested (flush and checkpoint)."""
+        try:
+            while not self._halt.is_set():
+                delivered = self._poll(lease)
+                if lease.iterator is None:
+                    return  # shard ended: flushed and checkpointed by shard_ended
+                if not delivered:
+                    self._halt.wait(self._poll_interval_s)
+            messages.ShutdownRequestedInput({"action": "shutdownRequested"}).dispatch(
+                lease.checkpointer, lease.processor
+            )
+        except BaseException as e:  # SystemExit from the processor included: run raises it
+            log.error("shard %s stopped the driver: %r", lease.shard_id, e)
+            with self._lock:
+                self._failure = self._failure or e
+            self._halt.set()
+
+    def _get_records(self, lease: _Lease) -> dict[str, Any]:
+        """GetRecords, retried as a boto3 client's standard mode would (the lean reader
+        does not retry); anything else, or the last failure, stops the driver."""
+        error: Exception | None = None
+        for _attempt in self._read_retry.attempts():
+            try:
+                page: dict[str, Any] = self._reader.get_records(
+                    ShardIterator=lease.iterator, Limit=self._max_records
+                )
+                return page
+            except ClientError as e:
+                if not retryable(e, KINESIS_THROTTLING):
+                    raise
+                error = e
+            except BotoCoreError as e:
+                error = e
+            log.warning("GetRecords on %s failed (%s); retrying", lease.shard_id, error)
+        assert error is not None
+        raise error
+
     def _poll(self, lease: _Lease) -> int:
-        page = self._kinesis.get_records(ShardIterator=lease.iterator, Limit=self._max_records)
+        page = self._get_records(lease)
         records = [_record_message(r) for r in page["Records"]]
         if records:
             last = page["Records"][-1]
@@ -205,24 +275,19 @@ class LocalDriver:
                 "millisBehindLatest": page.get("MillisBehindLatest", 0),
             }
         ).dispatch(lease.checkpointer, lease.processor)
-        self.records_delivered += len(records)
+        with self._lock:
+            self.records_delivered += len(records)
         lease.iterator = page.get("NextShardIterator")
         if lease.iterator is None:  # a closed shard, read to its end
             lease.checkpointer.at_shard_end = True
             messages.ShardEndedInput({"action": "shardEnded"}).dispatch(
                 lease.checkpointer, lease.processor
             )
-            del self._leases[lease.shard_id]
-            self._finished.add(lease.shard_id)
+            with self._lock:
+                del self._leases[lease.shard_id]
+                self._finished.add(lease.shard_id)
             log.info("shard %s ended", lease.shard_id)
         return len(records)
-
-    def _shutdown_all(self) -> None:
-        for lease in list(self._leases.values()):
-            messages.ShutdownRequestedInput({"action": "shutdownRequested"}).dispatch(
-                lease.checkpointer, lease.processor
-            )
-        self._leases.clear()
 
 
 def driver_for(settings: ConsumerSettings, processor_factory: Callable[[], Any]) -> LocalDriver:
@@ -235,18 +300,30 @@ def driver_for(settings: ConsumerSettings, processor_factory: Callable[[], Any])
         processor_factory,
         poll_interval_s=settings.consumer_poll_ms / 1000,
         max_records=settings.consumer_max_records,
+        reader=aws.kinesis_reader(region=settings.region),
     )
 
 
-def _record_message(record: dict[str, Any]) -> Any:
+@dataclass(frozen=True, slots=True)
+class DriverRecord:
+    """A record as kclpy's `messages.Record` presents it to a processor (the same attribute
+    names), built straight from GetRecords: kclpy's would base64-encode the data only for
+    the processor to decode it again, and parse the arrival time into a local datetime that
+    nothing reads (docs/performance.md)."""
+
+    binary_data: bytes
+    partition_key: str
+    sequence_number: str
+    sub_sequence_number: int
+    timestamp_millis: int
+
+
+def _record_message(record: dict[str, Any]) -> DriverRecord:
     arrival = record.get("ApproximateArrivalTimestamp")
-    return messages.Record(
-        {
-            "action": "record",
-            "data": base64.b64encode(record["Data"]).decode(),
-            "partitionKey": record["PartitionKey"],
-            "sequenceNumber": record["SequenceNumber"],
-            "subSequenceNumber": 0,
-            "approximateArrivalTimestamp": int(arrival.timestamp() * 1000) if arrival else 0,
-        }
+    return DriverRecord(
+        record["Data"],
+        record["PartitionKey"],
+        record["SequenceNumber"],
+        0,
+        int(arrival.timestamp() * 1000) if arrival else 0,
     )

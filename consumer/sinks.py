@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from common import tables
+from common.json_api import retryable
 from common.retry import Retry, RetryPolicy
 from consumer import encode
 from consumer.batch import Batch
@@ -133,8 +134,9 @@ class DynamoTicks:
                 code = e.response["Error"]["Code"]
                 if code in DYNAMODB_ITEM_ERRORS:
                     raise Refused(e.response["Error"].get("Message") or str(e)) from e
-                if code not in DYNAMODB_RETRYABLE:
+                if not _retryable(e):
                     raise SinkError(f"BatchWriteItem to {self._table} failed: {e}") from e
+                log.warning("BatchWriteItem to %s failed (%s); retrying", self._table, code)
             except BotoCoreError as e:
                 log.warning("BatchWriteItem to %s failed (%s); retrying", self._table, e)
             else:
@@ -147,25 +149,38 @@ class DynamoTicks:
         )
 
     def update_latest(self, symbol: str, event_time_ms: int, price: float, tick_id: str) -> None:
-        """The per-symbol latest-quote item; an older (replayed or late) tick never wins."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=tables.latest_quote_key(symbol),
-                UpdateExpression="SET event_time_ms = :t, price = :p, id = :i",
-                ConditionExpression="attribute_not_exists(event_time_ms) OR event_time_ms < :t",
-                ExpressionAttributeValues={
-                    ":t": {"N": str(event_time_ms)},
-                    ":p": {"N": repr(price)},
-                    ":i": {"S": tick_id},
-                },
-            )
-        except ClientError as e:
-            if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        """The per-symbol latest-quote item; an older (replayed or late) tick never wins.
+        Throttling, 5xx and connection failures are retried like BatchWriteItem's."""
+        error: Exception | None = None
+        for _attempt in self._retry.attempts():
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=tables.latest_quote_key(symbol),
+                    UpdateExpression="SET event_time_ms = :t, price = :p, id = :i",
+                    ConditionExpression="attribute_not_exists(event_time_ms) OR event_time_ms < :t",
+                    ExpressionAttributeValues={
+                        ":t": {"N": str(event_time_ms)},
+                        ":p": {"N": repr(price)},
+                        ":i": {"S": tick_id},
+                    },
+                )
                 return
-            raise SinkError(f"latest-quote update for {symbol} failed: {e}") from e
-        except BotoCoreError as e:
-            raise SinkError(f"latest-quote update for {symbol} failed: {e}") from e
+            except ClientError as e:
+                if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    return
+                if not _retryable(e):
+                    raise SinkError(f"latest-quote update for {symbol} failed: {e}") from e
+                error = e
+            except BotoCoreError as e:
+                error = e
+            log.warning("latest-quote update for %s failed (%s); retrying", symbol, error)
+        raise SinkError(f"latest-quote update for {symbol} failed: {error}") from error
+
+
+def _retryable(error: ClientError) -> bool:
+    """Throttling or a 5xx: the lean DynamoDB client does not retry these itself."""
+    return retryable(error, DYNAMODB_RETRYABLE)
 
 
 class AwsBatchSink:

@@ -79,7 +79,8 @@ class Progress:
 
 class WatchingSink:
     """Passes batches to the real sink and counts this run's ticks once the hot path (DynamoDB)
-    has them; history follows at the driver's stop, which flushes every shard."""
+    has them; history follows at the driver's stop, which flushes every shard. The local
+    driver's shard threads call it at once: the counts are kept under a lock."""
 
     def __init__(
         self, inner: BatchSink, run_ids: set[str], progress: Progress, marker: bytes
@@ -89,16 +90,18 @@ class WatchingSink:
         self._progress = progress
         self._marker = marker
         self._seen: set[str] = set()
+        self._lock = threading.Lock()
 
     def write_hot(self, batch: Batch) -> Batch:
         kept = self._inner.write_hot(batch)
         now_ms = int(time.time() * 1000)
-        for tick_id, arrival in kept.ticks.select("id", "arrival_ms").iter_rows():
-            if tick_id in self._run_ids and tick_id not in self._seen:
-                self._seen.add(tick_id)
-                self._progress.lags_ms.append(now_ms - arrival)
-        self._progress.stored = len(self._seen)
-        self._progress.dead_letters += sum(self._marker in d.data for d in kept.dead_letters)
+        with self._lock:
+            for tick_id, arrival in kept.ticks.select("id", "arrival_ms").iter_rows():
+                if tick_id in self._run_ids and tick_id not in self._seen:
+                    self._seen.add(tick_id)
+                    self._progress.lags_ms.append(now_ms - arrival)
+            self._progress.stored = len(self._seen)
+            self._progress.dead_letters += sum(self._marker in d.data for d in kept.dead_letters)
         return kept
 
     def write_cold(self, batch: Batch) -> None:

@@ -105,12 +105,13 @@ def consume(
             with tempfile.TemporaryDirectory(prefix="stockpipe-kcl-") as workdir:
                 code = run_daemon(settings, Path(workdir))
             raise typer.Exit(code)
-        from consumer.app import processor_factory  # only the consumer's images carry kclpy
+        from consumer.app import processor_factory, settle_heap  # only consumer images: kclpy
         from consumer.local_driver import driver_for
 
         stop = threading.Event()
         producer_run.stop_on_signals(stop)
         driver = driver_for(settings, processor_factory(settings))
+        settle_heap()
         driver.run(stop)
         err.print(f"stopped after {driver.records_delivered} record(s)")
 
