@@ -13,7 +13,6 @@ from datetime import date
 
 from common.tick import SYMBOL_PATTERN
 
-
 # The period's ticks, one row per id. Copies of an id are the same quote (the id hashes its
 # fields), so which one is kept changes no result; the ORDER BY only makes the choice stable.
 UNIQUE_TICKS = """(

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,12 @@ import pytest
 
 from common import aws, tables
 from common.alerts import Alert
+from common.settings import DEFAULT_SYMBOLS
+from producer.sources.synthetic import SyntheticSource
 from stockpipe import inventory, stream_reader
 from stockpipe.cli import COMMANDS
 from stockpipe.provision import Resources
+from tests.unit.lambdas.trend_reference import reference_crossovers
 
 STOCKPIPE = [sys.executable, "-m", "stockpipe"]
 
@@ -35,6 +39,23 @@ def env_without_endpoint() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
 
 
+def demo_crossovers(ticks: int, seed: int = 7, step_ms: int = 15_000) -> int:
+    """Crossovers in the demo's synthetic quotes (its defaults), from the reference: 1-minute
+    closes per symbol, of the bars the trend handler closes (end + 1 min lateness <= the last
+    event time)."""
+    source = SyntheticSource(DEFAULT_SYMBOLS, seed=seed, step_ms=step_ms, start_ms=0, limit=ticks)
+    closes: dict[str, dict[int, float]] = {}
+    last_ms: dict[str, int] = {}
+    for quote in source.quotes(threading.Event()):  # in event-time order per symbol
+        closes.setdefault(quote.symbol, {})[quote.event_time_ms // 60_000] = quote.price
+        last_ms[quote.symbol] = quote.event_time_ms
+    count = 0
+    for symbol, bars in closes.items():
+        closed = [bars[m] for m in sorted(bars) if (m + 2) * 60_000 <= last_ms[symbol]]
+        count += len(reference_crossovers(closed))
+    return count
+
+
 def test_demo_json_brings_up_its_own_stack_and_counts_every_tick() -> None:
     # GIVEN no endpoint configured and no stack running
     result = run(["demo", "--ticks", "2000", "--json"], env_without_endpoint())
@@ -45,7 +66,7 @@ def test_demo_json_brings_up_its_own_stack_and_counts_every_tick() -> None:
     assert report["produced"] == report["in_stream"] == 2000
     assert report["dynamodb_rows"] == report["s3_rows"] == 2000
     assert report["dead_letters"] == 4  # the malformed records the demo sends on purpose
-    assert report["alerts"] > 0  # 100 simulated minutes of 5 symbols cross a few times
+    assert report["alerts"] == demo_crossovers(2000) > 0
     latest = report["latest_alerts"]
     assert 0 < len(latest) <= 5 and {a["signal"] for a in latest} <= {"BUY", "SELL"}
     assert report["rejected"] == 0 and report["failed"] == 0
