@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import pytest
 
-from common import aws, tables
+from common import aws, failpoints, tables
 from common.alerts import Alert
 from common.settings import DEFAULT_SYMBOLS
 from producer.sources.synthetic import SyntheticSource
@@ -240,24 +240,29 @@ def test_trend_runs_the_handler_on_the_table_stream(resources: Resources, tmp_pa
     assert "stopped after 5 stream record(s)" in (tmp_path / "trend.log").read_text()
 
 
-def test_consume_killed_with_sigkill_and_restarted_loses_and_duplicates_nothing(
+def test_consume_stopped_between_a_flush_and_its_checkpoint_then_restarted_stores_once(
     resources: Resources, tmp_path: Path
 ) -> None:
     env = {
         **os.environ,
         "STOCKPIPE_CONSUMER_COLD_AGE_MS": "100",
+        "STOCKPIPE_CONSUMER_MAX_RECORDS": "200",  # many reads, so many flushes
     }
     produced = run(["produce", "--simulated-time", "--limit", "3000"], env)
     assert produced.returncode == 0, produced.stderr
     log = (tmp_path / "consume.log").open("w")
-    first = subprocess.Popen([*STOCKPIPE, "consume"], env=env, stderr=log)
-    # GIVEN a consumer killed mid-stream (some flushes written, some not checkpointed)
-    deadline = time.monotonic() + 60
-    while len(inventory.dynamodb_tick_ids(aws.client("dynamodb"), "stockpipe-ticks")) < 600:
-        assert time.monotonic() < deadline, "the consumer made no progress"
-        time.sleep(0.05)
-    first.kill()
-    first.wait()
+    # GIVEN a consumer stopped mid-stream: two flushes checkpointed, a third written, not
+    # checkpointed (the failpoint, not a guessed moment; common/failpoints.py)
+    first = subprocess.Popen(
+        [*STOCKPIPE, "consume"],
+        env=env | {failpoints.ENV: "consumer-after-cold-flush@3"},
+        stderr=log,
+    )
+    assert first.wait(timeout=120) == failpoints.EXIT_CODE
+    assert (
+        "failpoint consumer-after-cold-flush: exiting (reached 3 time(s))"
+        in (tmp_path / "consume.log").read_text()
+    )
     partial = len(inventory.dynamodb_tick_ids(aws.client("dynamodb"), "stockpipe-ticks"))
     assert partial < 3000
     # WHEN it is restarted THEN every tick is stored exactly once in both stores
