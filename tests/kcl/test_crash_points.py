@@ -8,11 +8,9 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-import pytest
-
 from common import aws, failpoints
 from common.settings import Settings
-from stockpipe.provision import provision
+from stockpipe.provision import Resources
 from tests.crash_points import BeyondCheckpoint, Stores, checkpoints, mixed_records, put_all
 from tests.kcl import workers
 from tests.kcl.workers import stop
@@ -27,18 +25,11 @@ SMALL_FLUSHES = {
 POINT = "consumer-after-cold-flush"
 
 
-@pytest.fixture
-def two_shards(aws_env: str) -> Settings:
-    settings = Settings(shard_count=2)
-    provision(settings)
-    return settings
-
-
 def test_a_child_stopped_after_a_flush_before_its_checkpoint_then_a_new_worker_stores_once(
-    two_shards: Settings, tmp_path: Path
+    settings: Settings, resources: Resources, tmp_path: Path
 ) -> None:
     s3, dynamodb = aws.client("s3"), aws.client("dynamodb")
-    puts = put_all(aws.client("kinesis"), two_shards.stream_name, mixed_records(400, 5))
+    puts = put_all(aws.client("kinesis"), settings.stream_name, mixed_records(400, 5))
     # WHEN a worker's shard children reach the failpoint at their third flush
     first = workers.start_worker(
         "first", tmp_path, **SMALL_FLUSHES, **{failpoints.ENV: f"{POINT}@3"}
@@ -55,9 +46,9 @@ def test_a_child_stopped_after_a_flush_before_its_checkpoint_then_a_new_worker_s
     # (the daemon does not log the child's exit code; it sees the child gone mid-processRecords)
     assert "Reached end of STDIN of child process" in text
     at_crash = BeyondCheckpoint.of(
-        Stores.read(s3, dynamodb, two_shards),
+        Stores.read(s3, dynamodb, settings),
         puts,
-        checkpoints(dynamodb, two_shards.consumer_application),
+        checkpoints(dynamodb, settings.consumer_application),
     )
     assert at_crash.parquet > 0 and at_crash.dead_letters > 0 and at_crash.dynamodb > 0, at_crash
     # WHEN a new worker takes the leases (short history age) and reads to the end
@@ -67,8 +58,8 @@ def test_a_child_stopped_after_a_flush_before_its_checkpoint_then_a_new_worker_s
     try:
         wait_for(
             lambda: (
-                sum(Stores.read(s3, dynamodb, two_shards).parquet.values()) >= ticks
-                and sum(Stores.read(s3, dynamodb, two_shards).dead_letters.values()) >= letters
+                sum(Stores.read(s3, dynamodb, settings).parquet.values()) >= ticks
+                and sum(Stores.read(s3, dynamodb, settings).dead_letters.values()) >= letters
             ),
             240,
             "every tick in S3 and every bad record dead-lettered",
@@ -77,4 +68,4 @@ def test_a_child_stopped_after_a_flush_before_its_checkpoint_then_a_new_worker_s
         stop(second, signal.SIGTERM)
         second.wait(timeout=60)
     # THEN every tick is once in DynamoDB and the live Parquet, every bad record once
-    Stores.read(s3, dynamodb, two_shards).assert_every_record_once(puts)
+    Stores.read(s3, dynamodb, settings).assert_every_record_once(puts)

@@ -16,10 +16,10 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from common import aws, failpoints, tables
+from common import aws, failpoints
 from consumer.processor import TickProcessor
 from consumer.sinks import AwsBatchSink, DynamoTicks, S3Objects
-from stockpipe import inventory
+from stockpipe import inventory, provision
 from tests.crash_points import BAD, DAY_MS
 from tests.factories import NOW_MS, a_tick
 from tests.unit.consumer import kcl_messages as msg
@@ -108,26 +108,13 @@ def deliver(
 
 
 def fresh_sink(s3: Any, dynamodb: Any) -> tuple[AwsBatchSink, str, str]:
-    """A new bucket and ticks table per example: examples never see each other's objects."""
+    """A new bucket and ticks table per example (as `stockpipe up` makes them): examples never
+    see each other's objects."""
     bucket = table = f"crash-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=bucket)
-    dynamodb.create_table(
-        TableName=table,
-        AttributeDefinitions=[
-            {"AttributeName": tables.PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": tables.SORT_KEY, "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": tables.PARTITION_KEY, "KeyType": "HASH"},
-            {"AttributeName": tables.SORT_KEY, "KeyType": "RANGE"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return (
-        AwsBatchSink(S3Objects(s3, bucket), DynamoTicks(dynamodb, table), ttl_days=7),
-        bucket,
-        table,
-    )
+    provision._bucket(s3, bucket)
+    provision._ticks_table(dynamodb, table)
+    sink = AwsBatchSink(S3Objects(s3, bucket), DynamoTicks(dynamodb, table), ttl_days=7)
+    return sink, bucket, table
 
 
 @settings(
