@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from amazon_kclpy.checkpoint_error import CheckpointError
 from amazon_kclpy.v3 import processor
 
+from common import failpoints
 from common.retry import Retry, RetryPolicy
 from common.tick import MAX_FUTURE_SKEW_MS
 from consumer.batch import InRecord, PriceMemory, build_batch
@@ -123,6 +124,7 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
             ),
             "hot write",
         )
+        failpoints.hit("consumer-after-hot-write")
         self.history.add(kept, len(records), self._monotonic())
 
     def _flush_cold_and_checkpoint(self, checkpointer: Any, *, at_end: bool = False) -> None:
@@ -132,6 +134,7 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
         batch = self.history.take()
         if batch is not None:
             self._durably(lambda: self._sink.write_cold(batch), "history flush")
+            failpoints.hit("consumer-after-cold-flush")
             log.debug(
                 "history flush of %d record(s), %d row(s), %d dead letter(s) from %s",
                 count,

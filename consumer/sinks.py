@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from common import tables
+from common import failpoints, tables
 from common.json_api import retryable
 from common.retry import Retry, RetryPolicy
 from consumer import encode
@@ -211,6 +211,7 @@ class AwsBatchSink:
             except Refused as e:
                 rejects |= dict.fromkeys(obj.ids, ("s3_refused", e.message))
         batch = batch.reject(rejects)
+        failpoints.hit("consumer-after-history-parquet")
         for key, body in encode.dead_letter_objects(batch):
             self._dead_letter(key, body)
 

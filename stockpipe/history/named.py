@@ -1,6 +1,8 @@
 """Named history queries, in Trino SQL (Athena's dialect); the local engine translates them.
 
-Parameters are validated (symbol pattern, ISO dates) before they are put into the SQL.
+Parameters are validated (symbol pattern, ISO dates) before they are put into the SQL. Every
+query over ticks reads them through `UNIQUE_TICKS`, one row per tick id: a tick the producer
+sent twice can sit in two Parquet objects (docs/consumer.md "Duplicates across flushes").
 """
 
 from __future__ import annotations
@@ -11,12 +13,23 @@ from datetime import date
 
 from common.tick import SYMBOL_PATTERN
 
+# The period's ticks, one row per id. Copies of an id are the same quote (the id hashes its
+# fields), so which one is kept changes no result; the ORDER BY only makes the choice stable.
+UNIQUE_TICKS = """(
+    SELECT * FROM (
+        SELECT *, row_number() OVER (PARTITION BY id ORDER BY arrival_ms, sequence_number)
+            AS copy_number
+        FROM ticks
+        WHERE {symbol_filter} AND {date_filter}
+    ) WHERE copy_number = 1
+) AS unique_ticks"""
+
 
 @dataclass(frozen=True)
 class NamedQuery:
     name: str
     description: str
-    sql: str  # with {symbol_filter}, {date_filter}, {from}, {to}
+    sql: str  # with {ticks} (UNIQUE_TICKS), {symbol_filter}, {date_filter}, {from}, {to}
 
     def render(self, *, symbol: str | None, start: str, end: str) -> str:
         for value in (start, end):
@@ -25,11 +38,12 @@ class NamedQuery:
             date.fromisoformat(value)
         if symbol is not None and not SYMBOL_PATTERN.fullmatch(symbol):
             raise ValueError(f"symbol {symbol!r} is not a valid symbol")
-        symbol_filter = f"symbol = '{symbol}'" if symbol else "TRUE"
+        filters = {
+            "symbol_filter": f"symbol = '{symbol}'" if symbol else "TRUE",
+            "date_filter": f"dt BETWEEN '{start}' AND '{end}'",
+        }
         return self.sql.format(
-            symbol_filter=symbol_filter,
-            date_filter=f"dt BETWEEN '{start}' AND '{end}'",
-            **{"from": start, "to": end},
+            ticks=UNIQUE_TICKS.format(**filters), **filters, **{"from": start, "to": end}
         )
 
 
@@ -42,8 +56,7 @@ QUERIES = {
             """SELECT symbol, dt AS day,
        min_by(price, event_time_ms) AS open, max(price) AS high, min(price) AS low,
        max_by(price, event_time_ms) AS close, sum(volume) AS volume, count(*) AS ticks
-FROM ticks
-WHERE {symbol_filter} AND {date_filter}
+FROM {ticks}
 GROUP BY symbol, dt
 ORDER BY symbol, day""",
         ),
@@ -52,8 +65,7 @@ ORDER BY symbol, day""",
             "volume-weighted average price per symbol per day",
             """SELECT symbol, dt AS day,
        sum(price * volume) / nullif(sum(volume), 0) AS vwap, sum(volume) AS volume
-FROM ticks
-WHERE {symbol_filter} AND {date_filter}
+FROM {ticks}
 GROUP BY symbol, dt
 ORDER BY symbol, day""",
         ),
@@ -63,8 +75,7 @@ ORDER BY symbol, day""",
             """SELECT symbol, date_trunc('minute', event_time) AS minute,
        min_by(price, event_time_ms) AS open, max(price) AS high, min(price) AS low,
        max_by(price, event_time_ms) AS close, sum(volume) AS volume
-FROM ticks
-WHERE {symbol_filter} AND {date_filter}
+FROM {ticks}
 GROUP BY symbol, date_trunc('minute', event_time)
 ORDER BY symbol, minute""",
         ),
@@ -74,8 +85,7 @@ ORDER BY symbol, minute""",
             """WITH bars AS (
     SELECT symbol, date_trunc('minute', event_time) AS minute,
            max_by(price, event_time_ms) AS close
-    FROM ticks
-    WHERE {symbol_filter} AND {date_filter}
+    FROM {ticks}
     GROUP BY symbol, date_trunc('minute', event_time)
 ), smas AS (
     SELECT symbol, minute, close,
@@ -102,8 +112,7 @@ ORDER BY symbol, minute""",
        max_by(price, event_time_ms) AS last_price,
        round((max_by(price, event_time_ms) / min_by(price, event_time_ms) - 1) * 100, 3)
            AS change_pct
-FROM ticks
-WHERE {symbol_filter} AND {date_filter}
+FROM {ticks}
 GROUP BY symbol
 ORDER BY change_pct DESC""",
         ),
@@ -115,7 +124,7 @@ ORDER BY change_pct DESC""",
            date_diff('minute', date_trunc('day', local_time), date_trunc('minute', local_time))
                AS minute_of_day
     FROM (SELECT symbol, dt, event_time AT TIME ZONE 'America/New_York' AS local_time
-          FROM ticks WHERE {symbol_filter} AND {date_filter})
+          FROM {ticks})
 )
 SELECT symbol, dt AS day,
        390 - count_if(minute_of_day BETWEEN 570 AND 959) AS missing_minutes,

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,14 @@ from typing import Any
 import orjson
 import pytest
 
-from common import aws, tables
+from common import aws, failpoints, tables
 from common.alerts import Alert
+from common.settings import DEFAULT_SYMBOLS
+from producer.sources.synthetic import SyntheticSource
 from stockpipe import inventory, stream_reader
 from stockpipe.cli import COMMANDS
 from stockpipe.provision import Resources
+from tests.unit.lambdas.trend_reference import reference_crossovers
 
 STOCKPIPE = [sys.executable, "-m", "stockpipe"]
 
@@ -35,6 +39,23 @@ def env_without_endpoint() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
 
 
+def demo_crossovers(ticks: int, seed: int = 7, step_ms: int = 15_000) -> int:
+    """Crossovers in the demo's synthetic quotes (its defaults), from the reference: 1-minute
+    closes per symbol, of the bars the trend handler closes (end + 1 min lateness <= the last
+    event time)."""
+    source = SyntheticSource(DEFAULT_SYMBOLS, seed=seed, step_ms=step_ms, start_ms=0, limit=ticks)
+    closes: dict[str, dict[int, float]] = {}
+    last_ms: dict[str, int] = {}
+    for quote in source.quotes(threading.Event()):  # in event-time order per symbol
+        closes.setdefault(quote.symbol, {})[quote.event_time_ms // 60_000] = quote.price
+        last_ms[quote.symbol] = quote.event_time_ms
+    count = 0
+    for symbol, bars in closes.items():
+        closed = [bars[m] for m in sorted(bars) if (m + 2) * 60_000 <= last_ms[symbol]]
+        count += len(reference_crossovers(closed))
+    return count
+
+
 def test_demo_json_brings_up_its_own_stack_and_counts_every_tick() -> None:
     # GIVEN no endpoint configured and no stack running
     result = run(["demo", "--ticks", "2000", "--json"], env_without_endpoint())
@@ -45,7 +66,7 @@ def test_demo_json_brings_up_its_own_stack_and_counts_every_tick() -> None:
     assert report["produced"] == report["in_stream"] == 2000
     assert report["dynamodb_rows"] == report["s3_rows"] == 2000
     assert report["dead_letters"] == 4  # the malformed records the demo sends on purpose
-    assert report["alerts"] > 0  # 100 simulated minutes of 5 symbols cross a few times
+    assert report["alerts"] == demo_crossovers(2000) > 0
     latest = report["latest_alerts"]
     assert 0 < len(latest) <= 5 and {a["signal"] for a in latest} <= {"BUY", "SELL"}
     assert report["rejected"] == 0 and report["failed"] == 0
@@ -219,24 +240,29 @@ def test_trend_runs_the_handler_on_the_table_stream(resources: Resources, tmp_pa
     assert "stopped after 5 stream record(s)" in (tmp_path / "trend.log").read_text()
 
 
-def test_consume_killed_with_sigkill_and_restarted_loses_and_duplicates_nothing(
+def test_consume_stopped_between_a_flush_and_its_checkpoint_then_restarted_stores_once(
     resources: Resources, tmp_path: Path
 ) -> None:
     env = {
         **os.environ,
         "STOCKPIPE_CONSUMER_COLD_AGE_MS": "100",
+        "STOCKPIPE_CONSUMER_MAX_RECORDS": "200",  # many reads, so many flushes
     }
     produced = run(["produce", "--simulated-time", "--limit", "3000"], env)
     assert produced.returncode == 0, produced.stderr
     log = (tmp_path / "consume.log").open("w")
-    first = subprocess.Popen([*STOCKPIPE, "consume"], env=env, stderr=log)
-    # GIVEN a consumer killed mid-stream (some flushes written, some not checkpointed)
-    deadline = time.monotonic() + 60
-    while len(inventory.dynamodb_tick_ids(aws.client("dynamodb"), "stockpipe-ticks")) < 600:
-        assert time.monotonic() < deadline, "the consumer made no progress"
-        time.sleep(0.05)
-    first.kill()
-    first.wait()
+    # GIVEN a consumer stopped mid-stream: two flushes checkpointed, a third written, not
+    # checkpointed (the failpoint, not a guessed moment; common/failpoints.py)
+    first = subprocess.Popen(
+        [*STOCKPIPE, "consume"],
+        env=env | {failpoints.ENV: "consumer-after-cold-flush@3"},
+        stderr=log,
+    )
+    assert first.wait(timeout=120) == failpoints.EXIT_CODE
+    assert (
+        "failpoint consumer-after-cold-flush: exiting (reached 3 time(s))"
+        in (tmp_path / "consume.log").read_text()
+    )
     partial = len(inventory.dynamodb_tick_ids(aws.client("dynamodb"), "stockpipe-ticks"))
     assert partial < 3000
     # WHEN it is restarted THEN every tick is stored exactly once in both stores

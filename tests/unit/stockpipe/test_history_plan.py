@@ -69,7 +69,8 @@ def test_every_named_query_translates_to_sql_duckdb_runs(name: str) -> None:
     connection = duckdb.connect()
     connection.execute(
         "CREATE TABLE ticks (id VARCHAR, symbol VARCHAR, event_time TIMESTAMPTZ, "
-        "event_time_ms BIGINT, price DOUBLE, volume BIGINT, dt VARCHAR)"
+        "event_time_ms BIGINT, price DOUBLE, volume BIGINT, arrival_ms BIGINT, "
+        "sequence_number VARCHAR, dt VARCHAR)"
     )
     connection.execute(
         "CREATE TABLE dead_letters (rule VARCHAR, reason VARCHAR, arrival_ms BIGINT, dt VARCHAR)"
