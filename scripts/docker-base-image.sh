@@ -13,12 +13,15 @@ mirror=$(cat $sources 2>/dev/null | grep -E '^(URIs:|deb )' | grep -v security \
   | awk '{print $2}' | head -1 || true)
 [ -n "$mirror" ] || { echo "no Debian mirror found in the apt sources" >&2; exit 1; }
 echo "building $tag from $mirror" >&2
-# no recommends (perl and friends), no docs, man pages or translations: like python:*-slim
+# like python:*-slim: no recommends, no docs, man pages or translations, no byte-compiled
+# standard library; usr-is-merged, or apt picks usrmerge for init-system-helpers and with it
+# perl (~46 MB in every image)
 mmdebstrap --variant=minbase --quiet \
   --aptopt='APT::Install-Recommends "false"' \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
-  --include=python3,python3-pip,ca-certificates \
+  --include=python3,python3-pip,ca-certificates,usr-is-merged \
   --customize-hook='rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED' \
+  --customize-hook='find "$1"/usr/lib/python3* -name __pycache__ -prune -exec rm -rf {} +' \
   bookworm - "$mirror" | /usr/bin/docker import - "$tag" >/dev/null
 echo "$tag built" >&2
