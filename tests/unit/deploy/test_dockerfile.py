@@ -31,6 +31,16 @@ def test_the_default_base_is_pinned_by_digest_and_overridable() -> None:
     assert re.fullmatch(r"FROM \$\{BASE_IMAGE:-python:[\w.-]+@sha256:[0-9a-f]{64}\} AS base", first)
 
 
+def test_the_docs_name_the_digest_the_dockerfile_pins() -> None:
+    """docs/containers.md says how to verify the pin: it must be the pin."""
+    (first,) = stages()["base"][:1]
+    digest = re.search(r"@(sha256:[0-9a-f]{64})", first)
+    assert digest
+    containers = (ROOT / "docs/containers.md").read_text()
+    assert f"python:3.12-slim-bookworm@{digest[1]}" in containers
+    assert f"D={digest[1]}" in containers
+
+
 def test_every_lock_installs_with_hashes_in_a_build_stage() -> None:
     found = stages()
     for name, lines in found.items():
