@@ -11,11 +11,11 @@ find "$site" -type d -name tests -prune -exec rm -rf {} +
 # a library that patchelf rewrote (auditwheel's vendored ones) can come out of strip unloadable
 # ("ELF load command address/offset not page-aligned"): keep a stripped copy only if it loads
 find "$site" -type f \( -name '*.so' -o -name '*.so.*' \) | while read -r lib; do
-  strip --strip-unneeded -o "$lib.stripped" "$lib"
-  if python3 -c 'import ctypes, sys; ctypes.CDLL(sys.argv[1])' "$lib.stripped" 2>/dev/null; then
+  if strip --strip-unneeded -o "$lib.stripped" "$lib" 2>/dev/null \
+    && python3 -c 'import ctypes, sys; ctypes.CDLL(sys.argv[1])' "$lib.stripped" 2>/dev/null; then
     mv "$lib.stripped" "$lib"
   else
-    rm "$lib.stripped"
+    rm -f "$lib.stripped"
   fi
 done
 if [ "$#" -gt 0 ]; then
