@@ -14,8 +14,8 @@ mirror=$(cat $sources 2>/dev/null | grep -E '^(URIs:|deb )' | grep -v security \
 [ -n "$mirror" ] || { echo "no Debian mirror found in the apt sources" >&2; exit 1; }
 echo "building $tag from $mirror" >&2
 # like python:*-slim: no recommends, no docs, man pages or translations, no byte-compiled
-# standard library; usr-is-merged, or apt picks usrmerge for init-system-helpers and with it
-# perl (~46 MB in every image)
+# standard library, no perl: mmdebstrap installs usrmerge (which needs perl) to merge /usr;
+# once merged, usr-is-merged stands in for it and perl goes (~46 MB in every image)
 mmdebstrap --variant=minbase --quiet \
   --aptopt='APT::Install-Recommends "false"' \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
@@ -23,5 +23,8 @@ mmdebstrap --variant=minbase --quiet \
   --include=python3,python3-pip,ca-certificates,usr-is-merged \
   --customize-hook='rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED' \
   --customize-hook='find "$1"/usr/lib/python3* -name __pycache__ -prune -exec rm -rf {} +' \
+  --customize-hook='chroot "$1" apt-get purge -y -q usrmerge perl libperl5.36 perl-modules-5.36' \
+  --customize-hook='chroot "$1" apt-get autoremove -y -q --purge' \
+  --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
   bookworm - "$mirror" | /usr/bin/docker import - "$tag" >/dev/null
 echo "$tag built" >&2
