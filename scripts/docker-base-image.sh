@@ -23,8 +23,8 @@ mmdebstrap --variant=minbase --quiet \
   --include=python3,python3-pip,ca-certificates,usr-is-merged \
   --customize-hook='rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED' \
   --customize-hook='find "$1"/usr/lib/python3* -name __pycache__ -prune -exec rm -rf {} +' \
-  --customize-hook='chroot "$1" apt-get purge -y -q usrmerge perl libperl5.36 perl-modules-5.36' \
-  --customize-hook='chroot "$1" apt-get autoremove -y -q --purge' \
+  --customize-hook='chroot "$1" apt-get purge -y -qq usrmerge perl libperl5.36 perl-modules-5.36 >/dev/null' \
+  --customize-hook='chroot "$1" apt-get autoremove -y -qq --purge >/dev/null' \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
   bookworm - "$mirror" | /usr/bin/docker import - "$tag" >/dev/null
 echo "$tag built" >&2
