@@ -202,19 +202,33 @@ class ComputeStack(cdk.Stack):
         self, vpc: ec2.Vpc, task_statements: list[iam.PolicyStatement]
     ) -> None:
         """What the isolated tasks call besides S3 and DynamoDB: Kinesis (scoped like the
-        gateways), ECR to pull their images and CloudWatch Logs for the awslogs driver."""
-        placed = ec2.SubnetSelection(subnet_group_name=TASK_SUBNETS)
-        kinesis = vpc.add_interface_endpoint(
-            "Kinesis", service=ec2.InterfaceVpcEndpointAwsService.KINESIS_STREAMS, subnets=placed
+        gateways), ECR to pull their images and CloudWatch Logs for the awslogs driver. Placed
+        in endpointAzs of the tasks' subnets: their private DNS names answer in the whole VPC,
+        so one AZ serves tasks in both (for half the price, with that AZ as a dependency)."""
+        tasks = vpc.select_subnets(subnet_group_name=TASK_SUBNETS).subnets
+        placed = ec2.SubnetSelection(subnets=tasks[: self.config.endpoint_azs])
+        # HTTPS in from the VPC (added by the endpoints), nothing out: an endpoint only answers
+        group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurity",
+            vpc=vpc,
+            description="stockpipe interface endpoints: HTTPS from the VPC only",
+            allow_all_outbound=False,
         )
-        for statement in policies.through_endpoint(task_statements, "Kinesis"):
-            kinesis.add_to_policy(statement)
-        for name, service in {
+        services = {
+            "Kinesis": ec2.InterfaceVpcEndpointAwsService.KINESIS_STREAMS,
             "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
             "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
             "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-        }.items():
-            vpc.add_interface_endpoint(name, service=service, subnets=placed)
+        }
+        endpoints = {
+            name: vpc.add_interface_endpoint(
+                name, service=service, subnets=placed, security_groups=[group]
+            )
+            for name, service in services.items()
+        }
+        for statement in policies.through_endpoint(task_statements, "Kinesis"):
+            endpoints["Kinesis"].add_to_policy(statement)
 
     def _service(
         self,

@@ -122,6 +122,9 @@ class DeployConfig:
     # subnets behind natGateways NAT gateways
     network: str = "public"
     nat_gateways: int = 1  # with network=nat
+    endpoint_azs: int = (
+        2  # with network=endpoints: 1 halves their price, the AZ is then a dependency
+    )
     all_flow_logs: bool = False  # rejected traffic only unless set
     container_insights: bool = False  # ~$7.50/month of custom metrics
     data_event_trail: bool = True  # CloudTrail data events of the history bucket
@@ -182,6 +185,7 @@ class DeployConfig:
             history_days=_int(get, "historyDays", d.history_days, 0, 36_500),
             network=_choice(get, "network", d.network, NETWORKS),
             nat_gateways=_int(get, "natGateways", d.nat_gateways, 1, 3),
+            endpoint_azs=_int(get, "endpointAzs", d.endpoint_azs, 1, 2),
             all_flow_logs=_bool(get, "allFlowLogs", d.all_flow_logs),
             container_insights=_bool(get, "containerInsights", d.container_insights),
             data_event_trail=_bool(get, "dataEventTrail", d.data_event_trail),

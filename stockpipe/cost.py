@@ -44,7 +44,7 @@ PUBLIC_IPV4_HOUR = 0.005
 ENDPOINT_AZ_HOUR = 0.01  # interface endpoint, per AZ
 ENDPOINT_GB = 0.01
 INTERFACE_ENDPOINTS = 4  # Kinesis, ECR API, ECR Docker, CloudWatch Logs (deploy/compute_stack.py)
-ENDPOINT_AZS = 2
+NETWORKS = ("public", "endpoints", "nat")  # -c network (deploy/config.py)
 # CloudTrail data events (the history bucket's trail); its write management events are the
 # free first copy unless the account already records them in another trail
 TRAIL_DATA_EVENT = 0.10 / 100_000
@@ -77,8 +77,9 @@ class Workload:
     consumer_vcpu: float = 0.25  # -c consumerCpu=256 (the deploy default)
     poll_s: float = 0.25  # GetRecords cadence of a busy shard (STOCKPIPE_CONSUMER_POLL_MS)
     cold_age_s: float = 300.0  # history flush age (STOCKPIPE_CONSUMER_COLD_AGE_MS / 1000)
-    nat_gateways: int = 0  # -c network=nat (default: public subnets, no NAT)
-    interface_endpoints: bool = False  # -c network=endpoints
+    network: str = "public"  # -c network: public subnets (no NAT), endpoints or nat
+    nat_gateways: int = 1  # -c natGateways, with network=nat
+    endpoint_azs: int = 2  # -c endpointAzs, with network=endpoints
     live_producer: bool = True  # yfinance: the producer needs the internet
     container_insights: bool = False
     data_event_trail: bool = True
@@ -216,28 +217,28 @@ def _compute(w: Workload, ticks: float) -> list[LineItem]:
 
 
 def _network(w: Workload, ticks: float) -> list[LineItem]:
-    """NAT (an option), interface endpoints (an option), or public addresses (the default);
-    S3 and DynamoDB always go through free gateway endpoints."""
+    """Public addresses (the default), NAT or interface endpoints (options); S3 and DynamoDB
+    always go through free gateway endpoints."""
     kinesis_gb = 2 * ticks * TICK_RECORD_BYTES / 1e9  # put by the producer, read by consumers
-    if w.nat_gateways:
+    if w.network == "nat":
         return [
             LineItem("VPC", f"{w.nat_gateways} NAT gateway(s)", w.nat_gateways * NAT_HOUR * HOURS),
             LineItem("VPC", "NAT data (Kinesis traffic)", kinesis_gb * NAT_GB),
             LineItem("VPC", "public IPv4 (NAT)", w.nat_gateways * PUBLIC_IPV4_HOUR * HOURS),
         ]
-    tasks = 1 + w.consumer_tasks
-    if w.interface_endpoints:
-        endpoints = INTERFACE_ENDPOINTS * ENDPOINT_AZS
-        public = 1 if w.live_producer else 0
+    if w.network == "endpoints":
+        endpoints = INTERFACE_ENDPOINTS * w.endpoint_azs
+        public = 1 if w.live_producer else 0  # Yahoo is on the internet
         return [
             LineItem(
                 "VPC",
-                f"{INTERFACE_ENDPOINTS} interface endpoints x {ENDPOINT_AZS} AZs",
+                f"{INTERFACE_ENDPOINTS} interface endpoints x {w.endpoint_azs} AZ(s)",
                 endpoints * ENDPOINT_AZ_HOUR * HOURS,
             ),
             LineItem("VPC", "endpoint data (Kinesis traffic)", kinesis_gb * ENDPOINT_GB),
             LineItem("VPC", f"public IPv4 ({public} task)", public * PUBLIC_IPV4_HOUR * HOURS),
         ]
+    tasks = 1 + w.consumer_tasks
     return [LineItem("VPC", f"public IPv4 ({tasks} tasks)", tasks * PUBLIC_IPV4_HOUR * HOURS)]
 
 

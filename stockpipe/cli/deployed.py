@@ -10,8 +10,8 @@ import typer
 from common import aws
 from stockpipe import deployment, scaling
 from stockpipe.cli import render
-from stockpipe.cli.shared import Verbose, err, load_settings, out, target
-from stockpipe.cost import PRICES_AS_OF, Workload, estimate, shards_needed
+from stockpipe.cli.shared import UserError, Verbose, err, load_settings, out, target
+from stockpipe.cost import NETWORKS, PRICES_AS_OF, Workload, estimate, shards_needed
 
 DeployName = Annotated[
     str,
@@ -117,9 +117,18 @@ def cost(
         int | None, typer.Option(min=0, help="Stream shards; 0 = on-demand; default: enough.")
     ] = None,
     consumers: Annotated[int, typer.Option(min=1, help="Consumer tasks running.")] = 1,
+    network: Annotated[
+        str, typer.Option(help="As -c network: public (no NAT), endpoints or nat.")
+    ] = "public",
     nat_gateways: Annotated[
-        int, typer.Option(min=0, help="As -c network=nat -c natGateways=N; 0 = no NAT.")
-    ] = 0,
+        int, typer.Option(min=1, max=3, help="As -c natGateways (with --network nat).")
+    ] = 1,
+    endpoint_azs: Annotated[
+        int, typer.Option(min=1, max=2, help="As -c endpointAzs (with --network endpoints).")
+    ] = 2,
+    source: Annotated[
+        str, typer.Option(help="As -c source: yfinance (needs the internet) or synthetic.")
+    ] = "yfinance",
     cold_age_ms: Annotated[
         int,
         typer.Option(min=1000, help="History flush age (STOCKPIPE_CONSUMER_COLD_AGE_MS)."),
@@ -128,6 +137,8 @@ def cost(
     sms: Annotated[int, typer.Option(min=0, help="SMS alert subscribers.")] = 0,
 ) -> None:
     """Estimate the monthly AWS bill of a deployment (list prices; see docs/deploy.md)."""
+    if network not in NETWORKS or source not in ("yfinance", "synthetic"):
+        raise UserError(f"--network is {', '.join(NETWORKS)}; --source is yfinance or synthetic")
     needed = shards_needed(ticks_per_second)
     chosen = needed if shards is None else shards
     if 0 < chosen < needed:
@@ -137,11 +148,14 @@ def cost(
         ticks_per_second=ticks_per_second,
         shards=chosen,
         consumer_tasks=consumers,
+        network=network,
         nat_gateways=nat_gateways,
+        endpoint_azs=endpoint_azs,
+        live_producer=source == "yfinance",
         cold_age_s=cold_age_ms / 1000,
         email_subscribers=emails,
         sms_subscribers=sms,
     )
-    title = f"{symbols} symbols, {ticks_per_second:g} ticks/s: USD per month"
+    title = f"{symbols} symbols, {ticks_per_second:g} ticks/s, network={network}: USD per month"
     out.print(render.cost_table(title, estimate(workload)))
     err.print(f"{PRICES_AS_OF}; free tiers not deducted; check in the AWS Pricing Calculator.")

@@ -237,6 +237,56 @@ def test_endpoints_network_isolates_the_consumer_behind_interface_endpoints(
         assert network["AssignPublicIp"] == "DISABLED"
 
 
+def test_interface_endpoints_sit_in_the_endpoint_azs_asked_for(synth: Synth) -> None:
+    for azs in (2, 1):
+        _, compute = synth(network="endpoints", endpointAzs=str(azs))
+        interfaces = [
+            e["Properties"]
+            for e in resources(compute, "AWS::EC2::VPCEndpoint").values()
+            if e["Properties"].get("VpcEndpointType") == "Interface"
+        ]
+        assert len(interfaces) == 4
+        assert all(len(props["SubnetIds"]) == azs for props in interfaces), azs
+        # and the consumer still spreads over both AZs' task subnets
+        (consumer,) = (
+            s for k, s in resources(compute, "AWS::ECS::Service").items() if "Consumer" in k
+        )
+        network = consumer["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
+        assert len(network["Subnets"]) == 2
+
+
+def test_with_endpoints_only_https_reaches_them_from_the_vpc_and_leaves_the_tasks(
+    synth: Synth,
+) -> None:
+    _, compute = synth(network="endpoints")
+    groups = resources(compute, "AWS::EC2::SecurityGroup").values()
+    assert len(groups) == 3  # producer, consumer, and one shared by the interface endpoints
+    for group in groups:
+        props = group["Properties"]
+        for ingress in props.get("SecurityGroupIngress", []):
+            assert (ingress["IpProtocol"], ingress["FromPort"], ingress["ToPort"]) == (
+                "tcp",
+                443,
+                443,
+            )
+            assert "Vpc" in str(ingress["CidrIp"])  # the VPC's own range, not the internet
+        for egress in props["SecurityGroupEgress"]:
+            if egress.get("CidrIp") == "255.255.255.255/32":
+                continue  # CDK's "no egress at all" placeholder on the endpoints' group
+            assert (egress["IpProtocol"], egress["FromPort"], egress["ToPort"]) == (
+                "tcp",
+                443,
+                443,
+            )
+
+
+def test_the_cost_model_prices_the_networks_the_app_deploys() -> None:
+    from deploy.config import NETWORKS as DEPLOYED
+    from stockpipe.cost import NETWORKS as PRICED
+
+    assert PRICED == DEPLOYED
+
+
 def test_flow_logs_record_rejects_or_everything(synth: Synth) -> None:
     for context, traffic in (({}, "REJECT"), ({"allFlowLogs": "true"}, "ALL")):
         _, compute = synth(**context)

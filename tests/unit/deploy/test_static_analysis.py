@@ -26,11 +26,12 @@ CONTEXTS = {
         "alertSymbols": "AAPL,MSFT",
         "alarmEmail": "ops@example.com",
     },
-    # the other options: on-demand stream, isolated consumer behind interface endpoints,
-    # tracing, all flow logs, Container Insights, the account's own trail
+    # the other options: on-demand stream, isolated consumer behind interface endpoints (in
+    # one AZ), tracing, all flow logs, Container Insights, the account's own trail
     "on-demand-endpoints": {
         "shards": "0",
         "network": "endpoints",
+        "endpointAzs": "1",
         "lambdaTracing": "true",
         "allFlowLogs": "true",
         "containerInsights": "true",

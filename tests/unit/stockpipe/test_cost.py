@@ -13,7 +13,7 @@ def lines(workload: Workload) -> dict[tuple[str, str], float]:
 
 
 def test_fifty_symbols_at_twenty_ticks_per_second_by_hand() -> None:
-    got = lines(Workload(symbols=50, ticks_per_second=20, shards=2, nat_gateways=1))
+    got = lines(Workload(symbols=50, ticks_per_second=20, shards=2, network="nat"))
     month_s = 730 * 3600
     ticks = 20 * month_s
     assert got[("Kinesis", "2 shard(s)")] == pytest.approx(2 * 0.015 * 730)
@@ -75,6 +75,27 @@ def test_the_default_deployment_runs_ten_symbols_at_a_tick_a_second_under_60_dol
 
 
 def test_interface_endpoints_are_billed_per_endpoint_and_az() -> None:
-    got = lines(Workload(symbols=10, ticks_per_second=1, interface_endpoints=True))
-    assert got[("VPC", "4 interface endpoints x 2 AZs")] == pytest.approx(8 * 0.01 * 730)
-    assert got[("VPC", "public IPv4 (1 task)")] == pytest.approx(0.005 * 730)  # the producer
+    for azs in (2, 1):
+        got = lines(Workload(symbols=10, ticks_per_second=1, network="endpoints", endpoint_azs=azs))
+        assert got[("VPC", f"4 interface endpoints x {azs} AZ(s)")] == pytest.approx(
+            4 * azs * 0.01 * 730
+        )
+        assert got[("VPC", "public IPv4 (1 task)")] == pytest.approx(0.005 * 730)  # the producer
+    synthetic = lines(
+        Workload(symbols=10, ticks_per_second=1, network="endpoints", live_producer=False)
+    )
+    assert synthetic[("VPC", "public IPv4 (0 task)")] == 0
+
+
+def test_no_network_variant_meets_60_dollars_at_ten_ticks_a_second_on_demand() -> None:
+    """10 symbols x 1 tick/s each: each tick costs three DynamoDB writes on-demand (the tick,
+    its symbol's latest quote in a 4-a-second hot batch, its symbol's trend state in a
+    4-a-second invocation): ~$49 a month before anything else."""
+    month_s = 730 * 3600
+    writes = ("tick writes (1 unit each)", "latest-quote updates", "trend state writes")
+    for network in ("public", "endpoints", "nat"):
+        got = lines(Workload(symbols=10, ticks_per_second=10, network=network, endpoint_azs=1))
+        assert sum(got[("DynamoDB", w)] for w in writes) == pytest.approx(
+            3 * 10 * month_s * 0.625 / 1e6
+        )
+        assert sum(got.values()) > 60, network
