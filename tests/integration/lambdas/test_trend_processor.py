@@ -32,6 +32,7 @@ from tests.stream_events import FIRST_SEQUENCE, event, stream_record
 from tests.unit.lambdas.test_trend_engine import bar_ticks
 
 TABLE = "trend-state-test"
+REGION = "eu-west-1"  # not the default region of the tests: the handler must use its setting
 LEASE_MS = 10_000
 # down 25 bars, up 25, down 25: one golden cross (BUY), one death cross (SELL)
 CLOSES = (
@@ -39,6 +40,10 @@ CLOSES = (
     + [88 + i * 1.0 for i in range(25)]
     + [112 - i * 1.5 for i in range(25)]
 )
+
+
+def client(service: str) -> Any:
+    return aws.client(service, region=REGION)
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class Stack:
 @pytest.fixture
 def stack() -> Stack:
     """The state table, the alerts topic and a queue subscribed to it (no Kinesis, no S3)."""
-    dynamodb, sns, sqs = aws.client("dynamodb"), aws.client("sns"), aws.client("sqs")
+    dynamodb, sns, sqs = client("dynamodb"), client("sns"), client("sqs")
     dynamodb.create_table(
         TableName=TABLE,
         AttributeDefinitions=[{"AttributeName": "symbol", "AttributeType": "S"}],
@@ -72,6 +77,8 @@ def counted() -> Iterator[list[dict[str, int]]]:
     class Capture(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             document = json.loads(record.getMessage())
+            [spec] = document["_aws"]["CloudWatchMetrics"]
+            assert (spec["Dimensions"], document["Function"]) == ([["Function"]], "trend")
             documents.append({name: document[name] for name in COUNTERS})
 
     handlers, level = metrics.log.handlers, metrics.log.level
@@ -93,11 +100,10 @@ def processor(
         alerts_topic_arn=stack.topic_arn,
         trend_state_table=TABLE,
         trend_publish_lease=f"{LEASE_MS // 1000}s",
+        region=REGION,
         **options,
     )
-    return TrendProcessor(
-        settings, aws.client("dynamodb"), sns or aws.client("sns"), clock=lambda: clock_s
-    )
+    return TrendProcessor(settings, client("dynamodb"), sns or client("sns"), clock=lambda: clock_s)
 
 
 def records_for(symbol: str, closes: list[float], first: int = 1) -> list[dict[str, Any]]:
@@ -114,19 +120,19 @@ def engine_alerts(symbol: str, closes: list[float]) -> list[Alert]:
 
 
 def received(stack: Stack) -> list[Alert]:
-    return alerts_feed.drain(aws.client("sqs"), stack.queue_url)
+    return alerts_feed.drain(client("sqs"), stack.queue_url)
 
 
 def stored(symbol: str = "AAPL") -> Stored:
-    return StateStore(aws.client("dynamodb"), TABLE).load(symbol)
+    return StateStore(client("dynamodb"), TABLE).load(symbol)
 
 
 def failure_queue() -> str:
-    return str(aws.client("sqs").create_queue(QueueName="trend-failures")["QueueUrl"])
+    return str(client("sqs").create_queue(QueueName="trend-failures")["QueueUrl"])
 
 
 def failures(queue_url: str) -> list[dict[str, Any]]:
-    sqs, out = aws.client("sqs"), []
+    sqs, out = client("sqs"), []
     while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
         "Messages", []
     ):
@@ -157,7 +163,7 @@ class Sns:
     """The real SNS client, refusing the publishes numbered in `fail` (from 1)."""
 
     def __init__(self, fail: set[int]) -> None:
-        self.real, self.fail, self.calls = aws.client("sns"), fail, 0
+        self.real, self.fail, self.calls = client("sns"), fail, 0
 
     def publish(self, **kwargs: Any) -> Any:
         self.calls += 1
@@ -167,11 +173,14 @@ class Sns:
 
 
 def test_each_crossover_is_published_once_as_the_engine_makes_it(
-    stack: Stack, counted: list[dict[str, int]]
+    stack: Stack, counted: list[dict[str, int]], caplog: pytest.LogCaptureFixture
 ) -> None:
     records = records_for("AAPL", CLOSES)
-    assert processor(stack).process(event(records)) == {"batchItemFailures": []}
+    with caplog.at_level(logging.INFO, logger="lambdas.trend.handler"):
+        assert processor(stack).process(event(records)) == {"batchItemFailures": []}
     want = engine_alerts("AAPL", CLOSES)
+    logged = [r.getMessage() for r in caplog.records if r.name == "lambdas.trend.handler"]
+    assert logged == [f"alert {a.id}" for a in want]
     assert [a.signal for a in want] == ["BUY", "SELL"]
     assert [a.body() for a in received(stack)] == [a.body() for a in want]
     assert counted == [counts(Ticks=len(records), Alerts=2)]
@@ -400,7 +409,7 @@ def test_alerts_beyond_the_outbox_cap_go_to_the_failure_queue_oldest_first(
 def test_a_symbol_whose_update_fails_is_reported_alone(
     stack: Stack, counted: list[dict[str, int]], caplog: pytest.LogCaptureFixture
 ) -> None:
-    aws.client("dynamodb").put_item(
+    client("dynamodb").put_item(
         TableName=TABLE,
         Item={
             "symbol": {"S": "MSFT"},
@@ -414,7 +423,8 @@ def test_a_symbol_whose_update_fails_is_reported_alone(
     with caplog.at_level(logging.ERROR, logger="lambdas.trend.handler"):
         response = processor(stack).process(event(msft + aapl))
     assert response == {"batchItemFailures": sequences(msft)}
-    assert caplog.messages == ["trend update for MSFT failed; reporting its records"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "lambdas.trend.handler"]
+    assert logged == ["trend update for MSFT failed; reporting its records"]
     assert [a.id for a in received(stack)] == [a.id for a in engine_alerts("AAPL", CLOSES)]
     assert counted == [counts(Ticks=len(aapl), Alerts=2, FailedRecords=len(msft))]
 
@@ -429,6 +439,7 @@ def test_the_lambda_entry_point_makes_its_processor_once_and_logs_json(
     monkeypatch.setattr(logging.root, "level", logging.root.level)
     monkeypatch.setenv("STOCKPIPE_ALERTS_TOPIC_ARN", stack.topic_arn)
     monkeypatch.setenv("STOCKPIPE_TREND_STATE_TABLE", TABLE)
+    monkeypatch.setenv("STOCKPIPE_REGION", REGION)
     monkeypatch.setenv("STOCKPIPE_LOG_LEVEL", "WARNING")
     records = records_for("AAPL", CLOSES)
     assert entry.handler(event(records[:120]), None) == {"batchItemFailures": []}
