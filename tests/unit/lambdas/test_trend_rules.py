@@ -188,3 +188,80 @@ def test_a_re_delivered_tick_within_one_batch_is_folded_once() -> None:
     ticks = [tick, tick, TickIn("b", T0 + 2, Decimal(3), 1), tick]
     apply(state, ticks, TrendConfig(confirmations=1))
     assert state.open_bars[T0].volume == 6 and state.recent == [tick.key, f"{T0 + 2}#b"]
+
+
+def folded_volume(state: SymbolState) -> int:
+    """The volume of every tick folded so far (closed bars of the day + open bars)."""
+    return int(state.indicators.session_volume) + sum(b.volume for b in state.open_bars.values())
+
+
+def test_a_confirmed_jump_folds_the_held_ticks_within_its_reach_and_drops_those_before() -> None:
+    # GIVEN a start at T0 and held ticks around a jump J (volumes are bits: which were folded)
+    config = TrendConfig(allowed_lateness_ms=0, max_jump_ms=600_000, confirmations=3)
+    jump = 600_000
+    j = T0 + 10_000_000
+    arrivals = [
+        ("a0", T0, 1),
+        ("a1", T0 + 1, 2),
+        ("a2", T0 + 2, 4),  # confirms the start
+        ("low", j - jump, 8),  # held; exactly at the reach of the jump below
+        ("before", j - jump - 1, 16),  # held; 1 ms out of that reach: an outlier
+        ("reach", j + 2 + 2 * jump, 32),  # held; exactly reachable once the jump is folded
+        ("n1", T0 + 3, 64),  # ordinary: ends that streak of held ticks
+        ("high", j + 2 + jump, 128),  # held; exactly at the reach of the jump
+        ("n2", T0 + 4, 256),
+        ("j0", j, 512),
+        ("j1", j + 1, 1024),
+        ("j2", j + 2, 2048),  # the third close arrival: the jump is confirmed
+    ]
+    state = SymbolState("AAPL")
+    for name, time_ms, volume in arrivals:
+        apply(state, [TickIn(name, time_ms, Decimal(1), volume)], config)
+        if name == "n2":
+            assert folded_volume(state) == 1 + 2 + 4 + 64 + 256 and len(state.held) == 4
+    # THEN every tick but the one before the reach was folded, once; nothing is held
+    assert folded_volume(state) == 4095 - 16
+    assert state.outlier_ticks == 1 and state.held == [] and state.held_streak == 0
+    assert state.max_event_ms == j + 2 + 2 * jump and state.late_ticks == 0
+
+
+def test_held_ticks_exactly_max_jump_apart_confirm_a_jump() -> None:
+    config = TrendConfig(max_jump_ms=600_000, confirmations=2)
+    state = SymbolState("AAPL")
+    apply(state, [TickIn("a", T0, Decimal(1), 1), TickIn("b", T0 + 1, Decimal(1), 1)], config)
+    far = T0 + 86_400_000
+    apply(state, [TickIn("x", far, Decimal(1), 1)], config)
+    assert [t.id for t in state.held] == ["x"]
+    apply(state, [TickIn("y", far + 600_000, Decimal(1), 1)], config)
+    assert state.held == [] and state.max_event_ms == far + 600_000
+
+
+def test_after_a_long_run_of_outliers_a_real_jump_is_still_followed() -> None:
+    # GIVEN a start, then 66 outliers two days apart (never confirmed; 64 are kept)
+    config = TrendConfig(max_jump_ms=600_000, confirmations=3)
+    state = SymbolState("AAPL")
+    apply(state, [TickIn(f"a{k}", T0 + k, Decimal(1), 1) for k in range(3)], config)
+    days = [T0 + 2 * 86_400_000 * (k + 1) for k in range(66)]
+    apply(state, [TickIn(f"x{k}", t, Decimal(1), 1) for k, t in enumerate(days)], config)
+    assert [t.id for t in state.held] == [f"x{k}" for k in range(2, 66)]
+    assert state.outlier_ticks == 2 and state.max_event_ms == T0 + 2
+    # WHEN two more arrive within a minute of the last outlier
+    apply(state, [TickIn("y0", days[-1] + 1, Decimal(1), 1)], config)
+    apply(state, [TickIn("y1", days[-1] + 2, Decimal(1), 1)], config)
+    # THEN the last three confirm the jump; every other outlier is dropped and counted
+    assert state.max_event_ms == days[-1] + 2 and state.held == []
+    assert state.outlier_ticks == 66 + 2 - 3
+
+
+@pytest.mark.parametrize(("first", "second"), [(1, 3), (3, 1)])
+def test_an_sma_exactly_on_the_hysteresis_band_edge_is_inside_the_band(
+    first: int, second: int
+) -> None:
+    # GIVEN SMA1 vs SMA2 with a 50 % band: closes 1, 3 put SMA1 = 3 = SMA2 * 1.5 exactly,
+    # closes 3, 1 put SMA1 = 1 = SMA2 * 0.5 exactly
+    config = TrendConfig(fast=1, slow=2, hysteresis=0.5, allowed_lateness_ms=0, confirmations=1)
+    state = SymbolState("AAPL")
+    ticks = [TickIn(f"b{i}", T0 + i * BAR, Decimal(c), 1) for i, c in enumerate([first, second])]
+    apply(state, [*ticks, TickIn("next", T0 + 2 * BAR, Decimal(1), 1)], config)
+    # THEN the side is not set: "above" and "below" need the SMA strictly beyond the band
+    assert state.bars_closed == 2 and state.side is None
