@@ -202,12 +202,24 @@ def test_re_delivered_ticks_change_nothing_and_are_not_counted(
 
 
 def test_late_ticks_are_counted_apart(stack: Stack, counted: list[dict[str, int]]) -> None:
+    # GIVEN two symbols 30 bars in, then a batch with late ticks of both (3 + 2)
     ticks = bar_ticks(CLOSES[:30])
-    late = [TickIn(f"late{k}", ticks[0].event_time_ms + k, Decimal("1"), 1) for k in range(3)]
-    processor(stack).process(event([stream_record("AAPL", t, i) for i, t in enumerate(ticks)]))
-    processor(stack).process(event([stream_record("AAPL", t, 500 + i) for i, t in enumerate(late)]))
-    assert counted[1] == counts(Ticks=3, LateTicks=3)
-    assert stored().state.late_ticks == 3
+    early = ticks[0].event_time_ms
+    batch = [
+        stream_record(s, t, n + i)
+        for s, n in (("AAPL", 0), ("MSFT", 1000))
+        for i, t in enumerate(ticks)
+    ]
+    processor(stack).process(event(batch))
+    late = [("AAPL", k) for k in range(3)] + [("MSFT", k) for k in range(2)]
+    records = [
+        stream_record(s, TickIn(f"late{k}", early + k, Decimal("1"), 1), 500 + i)
+        for i, (s, k) in enumerate(late)
+    ]
+    processor(stack).process(event(records))
+    # THEN the invocation counts all five, and each symbol's state its own
+    assert counted[1] == counts(Ticks=5, LateTicks=5)
+    assert (stored("AAPL").state.late_ticks, stored("MSFT").state.late_ticks) == (3, 2)
 
 
 def test_symbols_in_one_batch_are_folded_apart(stack: Stack) -> None:
@@ -386,7 +398,7 @@ def test_an_invocation_stopped_between_publish_and_clear_leaves_the_alert_leased
 def test_alerts_beyond_the_outbox_cap_go_to_the_failure_queue_oldest_first(
     stack: Stack, counted: list[dict[str, int]]
 ) -> None:
-    # GIVEN SNS down and an outbox of one
+    # GIVEN SNS down, an outbox of one, and two symbols with two crossovers each
     queue = failure_queue()
     handler = processor(
         stack,
@@ -394,16 +406,18 @@ def test_alerts_beyond_the_outbox_cap_go_to_the_failure_queue_oldest_first(
         trend_outbox_cap=1,
         trend_failure_queue_url=queue,
     )
-    records = records_for("AAPL", CLOSES)
+    records = records_for("AAPL", CLOSES) + records_for("MSFT", CLOSES, 5000)
     handler.process(event(records))
-    # THEN the golden cross went to the failure queue, the death cross waits in the outbox
-    want = engine_alerts("AAPL", CLOSES)
+    # THEN each golden cross went to the failure queue, each death cross waits in its outbox
     dead = failures(queue)
+    want = {symbol: engine_alerts(symbol, CLOSES) for symbol in ("AAPL", "MSFT")}
     assert [(m["kind"], m["reason"], m["payload"]) for m in dead] == [
-        ("outbox-overflow", "outbox of AAPL full", want[0].body())
+        ("outbox-overflow", f"outbox of {symbol} full", want[symbol][0].body())
+        for symbol in ("AAPL", "MSFT")
     ]
-    assert stored().outbox == [OutboxEntry(want[1].body(), 0)]
-    assert counted == [counts(Ticks=len(records), OutboxOverflow=1, FailedRecords=len(records))]
+    for symbol in ("AAPL", "MSFT"):
+        assert stored(symbol).outbox == [OutboxEntry(want[symbol][1].body(), 0)]
+    assert counted == [counts(Ticks=len(records), OutboxOverflow=2, FailedRecords=len(records))]
 
 
 def test_a_symbol_whose_update_fails_is_reported_alone(
