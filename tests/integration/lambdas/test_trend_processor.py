@@ -28,6 +28,8 @@ from lambdas.trend.handler import COUNTERS, TrendProcessor
 from lambdas.trend.state_store import OutboxEntry, StateStore, Stored
 from stockpipe import alerts_feed
 from tests.factories import NOW_MS, NOW_S
+from tests.integration.lambdas.test_trend_robust import failure_queue, failures
+from tests.integration.lambdas.test_trend_state_store import put_item
 from tests.stream_events import FIRST_SEQUENCE, event, stream_record
 from tests.unit.lambdas.test_trend_engine import bar_ticks
 
@@ -125,21 +127,6 @@ def received(stack: Stack) -> list[Alert]:
 
 def stored(symbol: str = "AAPL") -> Stored:
     return StateStore(client("dynamodb"), TABLE).load(symbol)
-
-
-def failure_queue() -> str:
-    return str(client("sqs").create_queue(QueueName="trend-failures")["QueueUrl"])
-
-
-def failures(queue_url: str) -> list[dict[str, Any]]:
-    sqs, out = client("sqs"), []
-    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
-        "Messages", []
-    ):
-        for m in messages:
-            out.append(json.loads(m["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-    return out
 
 
 class Died(BaseException):
@@ -313,11 +300,11 @@ def test_poison_records_go_to_the_failure_queue_with_the_reason_and_the_rest_is_
     ]
     good = records_for("AAPL", CLOSES, 100)
     mixed = good[:50] + [record for record, _ in bad] + good[50:]
-    queue = failure_queue()
+    queue = failure_queue(client("sqs"))
     # no SQS client given: the processor makes its own for the configured queue
     handler = processor(stack, trend_failure_queue_url=queue)
     assert handler.process(event(mixed)) == {"batchItemFailures": []}
-    dead = failures(queue)
+    dead = failures(queue, client("sqs"))
     assert [(m["kind"], m["reason"]) for m in dead] == [("poison-record", r) for _, r in bad]
     assert [m["payload"]["record"] for m in dead] == [record for record, _ in bad]
     assert counted == [counts(Ticks=len(good), Alerts=2, PoisonRecords=len(bad))]
@@ -399,7 +386,7 @@ def test_alerts_beyond_the_outbox_cap_go_to_the_failure_queue_oldest_first(
     stack: Stack, counted: list[dict[str, int]]
 ) -> None:
     # GIVEN SNS down, an outbox of one, and two symbols with two crossovers each
-    queue = failure_queue()
+    queue = failure_queue(client("sqs"))
     handler = processor(
         stack,
         sns=Sns(fail=set(range(1, 10))),
@@ -409,7 +396,7 @@ def test_alerts_beyond_the_outbox_cap_go_to_the_failure_queue_oldest_first(
     records = records_for("AAPL", CLOSES) + records_for("MSFT", CLOSES, 5000)
     handler.process(event(records))
     # THEN each golden cross went to the failure queue, each death cross waits in its outbox
-    dead = failures(queue)
+    dead = failures(queue, client("sqs"))
     want = {symbol: engine_alerts(symbol, CLOSES) for symbol in ("AAPL", "MSFT")}
     assert [(m["kind"], m["reason"], m["payload"]) for m in dead] == [
         ("outbox-overflow", f"outbox of {symbol} full", want[symbol][0].body())
@@ -423,16 +410,7 @@ def test_alerts_beyond_the_outbox_cap_go_to_the_failure_queue_oldest_first(
 def test_a_symbol_whose_update_fails_is_reported_alone(
     stack: Stack, counted: list[dict[str, int]], caplog: pytest.LogCaptureFixture
 ) -> None:
-    client("dynamodb").put_item(
-        TableName=TABLE,
-        Item={
-            "symbol": {"S": "MSFT"},
-            "version": {"N": "1"},
-            "schema": {"N": "2"},
-            "state": {"S": "{not json"},
-            "outbox": {"S": "[]"},
-        },
-    )
+    put_item(client("dynamodb"), TABLE, "MSFT", state="{not json", schema={"N": "2"})
     aapl, msft = records_for("AAPL", CLOSES), records_for("MSFT", CLOSES, 5000)
     with caplog.at_level(logging.ERROR, logger="lambdas.trend.handler"):
         response = processor(stack).process(event(msft + aapl))

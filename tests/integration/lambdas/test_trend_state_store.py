@@ -46,6 +46,14 @@ def raw_item(symbol: str = "AAPL") -> dict[str, Any]:
     )
 
 
+def put_item(
+    dynamodb: Any, table: str, symbol: str, *, state: str, outbox: str = "[]", **more: Any
+) -> None:
+    """A state item written directly (by an older handler, or damaged), at version 7."""
+    item = {"symbol": {"S": symbol}, "version": {"N": "7"}, "state": {"S": state}}
+    dynamodb.put_item(TableName=table, Item=item | {"outbox": {"S": outbox}} | more)
+
+
 def a_state(symbol: str = "AAPL") -> SymbolState:
     """A state with every part filled: open bars, indicators, a side, late and held ticks."""
     state = SymbolState(symbol)
@@ -94,15 +102,9 @@ def test_a_state_of_another_schema_starts_over_keeping_outbox_and_version(
     table: str, schema: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     # GIVEN an item written by an older handler (another schema, or none at all)
-    aws.client("dynamodb").put_item(
-        TableName=table,
-        Item={
-            "symbol": {"S": "AAPL"},
-            "version": {"N": "7"},
-            "state": {"S": '{"old": "layout"}'},
-            "outbox": {"S": '[{"alert": {"id": "a1"}, "lease_until_ms": 3}]'},
-            **schema,
-        },
+    outbox = '[{"alert": {"id": "a1"}, "lease_until_ms": 3}]'
+    put_item(
+        aws.client("dynamodb"), table, "AAPL", state='{"old": "layout"}', outbox=outbox, **schema
     )
     store = StateStore(aws.client("dynamodb"), table)
     # WHEN it is loaded
