@@ -265,3 +265,18 @@ def test_an_sma_exactly_on_the_hysteresis_band_edge_is_inside_the_band(
     apply(state, [*ticks, TickIn("next", T0 + 2 * BAR, Decimal(1), 1)], config)
     # THEN the side is not set: "above" and "below" need the SMA strictly beyond the band
     assert state.bars_closed == 2 and state.side is None
+
+
+def test_a_crossover_on_a_bar_closed_by_a_confirmed_jump_is_alerted() -> None:
+    # GIVEN a falling SMA1 vs SMA2 (side below) and an open bar closing far higher
+    config = TrendConfig(fast=1, slow=2, allowed_lateness_ms=0, confirmations=2)
+    closes = [Decimal(10), Decimal(9), Decimal(20)]
+    ticks = [TickIn(f"b{i}", T0 + i * BAR + 30_000, c, 1) for i, c in enumerate(closes)]
+    state = SymbolState("AAPL")
+    assert apply(state, ticks, config) == [] and state.side == "below"
+    # WHEN the next day's first ticks confirm the jump, which closes that bar
+    far = T0 + 2 * 86_400_000
+    next_day = [TickIn("d1", far, Decimal(20), 1), TickIn("d2", far + 1, Decimal(20), 1)]
+    [signal] = apply(state, next_day, config)
+    # THEN its crossover is alerted like any other
+    assert (signal.signal, signal.bar_start_ms, signal.price) == ("BUY", T0 + 2 * BAR, 20)
