@@ -61,3 +61,10 @@ def test_metrics_lines_are_raw_emf_documents_in_lambda(
     assert spec["Namespace"] == "stockpipe" and spec["Dimensions"] == [["Function"]]
     assert {m["Name"] for m in spec["Metrics"]} == {"Ticks", "Alerts"}
     assert (emf["Ticks"], emf["Alerts"], emf["Function"]) == (5, 1, "trend")
+
+
+def test_an_event_without_records_is_an_empty_batch() -> None:
+    # a test invocation from the console sends {}: nothing to read, nothing to report
+    processor = TrendProcessor(TrendSettings(alerts_topic_arn="arn:topic"), dynamodb=None, sns=None)
+    assert processor.process({}) == {"batchItemFailures": []}
+    assert processor.process({"Records": []}) == {"batchItemFailures": []}
