@@ -42,7 +42,7 @@ def test_the_handler_runs_the_engine_with_every_trend_setting(
 
 
 def test_a_handler_without_a_topic_fails_with_the_variable_to_set() -> None:
-    with pytest.raises(ConfigurationError, match="STOCKPIPE_ALERTS_TOPIC_ARN"):
+    with pytest.raises(ConfigurationError, match=r"^STOCKPIPE_ALERTS_TOPIC_ARN is not set$"):
         TrendProcessor(TrendSettings(), dynamodb=None, sns=None)
 
 
