@@ -99,7 +99,7 @@ $(MUTMUT): $(STAMP)
 
 mutation: $(MUTMUT)
 	rm -rf mutants
-	$(BIN)/mutmut run --max-children 1
+	$(BIN)/python scripts/with_emulator.py $(BIN)/mutmut run --max-children 1
 	$(BIN)/python scripts/mutation_report.py --survivors mutants/survivors.md
 
 fmt: $(STAMP)

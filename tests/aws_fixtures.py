@@ -1,8 +1,12 @@
 """Fixtures for the tiers that use the emulator: one real emulator (moto under Hypercorn,
-over HTTP on 127.0.0.1) per test session, reset before every test so each starts empty."""
+over HTTP on 127.0.0.1) per test session, reset before every test so each starts empty.
+
+`make mutation` starts a pytest session per mutant: `scripts/with_emulator.py` serves them
+all from one emulator, named in SHARED_EMULATOR (the sessions run one at a time)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +17,14 @@ from common.settings import Settings
 from stockpipe import emulator
 from stockpipe.provision import Resources, provision
 
+SHARED_EMULATOR = "STOCKPIPE_TEST_EMULATOR"
+
 
 @pytest.fixture(scope="session")
 def emulator_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if shared := os.environ.get(SHARED_EMULATOR):
+        yield shared
+        return
     log_path = tmp_path_factory.mktemp("emulator") / "emulator.log"
     with emulator.Emulator(log_path=log_path) as emu:
         yield emu.endpoint

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from common import aws, failpoints, tables
 from common.alerts import Alert
@@ -34,11 +34,10 @@ from lambdas.trend import metrics
 from lambdas.trend.alerts import to_alert
 from lambdas.trend.engine import TickIn, TrendConfig, apply
 from lambdas.trend.failures import FailureDestination
-from lambdas.trend.state_store import OutboxEntry, StateStore, Stored, VersionConflict
+from lambdas.trend.state_store import OutboxEntry, StateStore, Stored
 
 log = logging.getLogger(__name__)
 
-SAVE_ATTEMPTS = 3
 COUNTERS = ("Ticks", "LateTicks", "Alerts", "FailedRecords", "PoisonRecords", "OutboxOverflow")
 
 
@@ -52,6 +51,16 @@ class PoisonRecord(ValueError):
 
 class OutboxBusy(RuntimeError):
     """Another live invocation holds the lease on an alert of this symbol: come back later."""
+
+
+class Folded(NamedTuple):
+    """What folding a symbol's ticks into its stored state came to."""
+
+    fresh: int  # ticks not seen before
+    late: int  # of those, ticks for a bar already closed
+    overflow: int  # alerts pushed out of the full outbox (to the failure destination)
+    mine: list[OutboxEntry]  # entries this invocation holds the lease on, to publish
+    busy: bool  # another invocation holds the lease on an entry
 
 
 def engine_config(settings: TrendSettings) -> TrendConfig:
@@ -123,49 +132,45 @@ class TrendProcessor:
         return {"batchItemFailures": failures}
 
     def _process_symbol(self, symbol: str, ticks: list[TickIn], counts: dict[str, int]) -> None:
-        for attempt in range(1, SAVE_ATTEMPTS + 1):
-            stored = self._store.load(symbol)
-            late_before, known = stored.state.late_ticks, set(stored.state.recent)
-            fresh = len({t.key for t in ticks} - known)
-            signals = apply(stored.state, ticks, self._config) if fresh else []
-            mine, busy = self._claim(stored, [to_alert(s).body() for s in signals])
-            if not fresh and not mine:
-                break
-            try:
-                self._store.save(stored)
-            except VersionConflict:
-                if attempt == SAVE_ATTEMPTS:
-                    raise
-                continue  # someone else moved the state on: read it again
-            counts["Ticks"] += fresh
-            counts["LateTicks"] += stored.state.late_ticks - late_before
-            if mine:
-                failpoints.hit("trend-after-save")
-            break
-        self._publish(symbol, mine, counts)
-        if busy:
+        folded = self._store.update(symbol, partial(self._fold, ticks))
+        counts["Ticks"] += folded.fresh
+        counts["LateTicks"] += folded.late
+        counts["OutboxOverflow"] += folded.overflow
+        if folded.mine:
+            failpoints.hit("trend-after-save")
+        self._publish(symbol, folded.mine, counts)
+        if folded.busy:
             raise OutboxBusy(symbol)
 
-    def _claim(self, stored: Stored, new: list[dict[str, Any]]) -> tuple[list[OutboxEntry], bool]:
-        """Record the new alerts and claim the expired entries, leased to us; what is beyond
-        the cap (oldest first) goes to the failure destination. Returns the entries we
-        publish and whether another invocation still holds a lease."""
-        now = int(self._clock() * 1000)
-        lease = now + self._lease_ms
-        stored.outbox += [OutboxEntry(body, 0) for body in new]
+    def _fold(self, ticks: list[TickIn], stored: Stored) -> Folded:
+        """Fold the ticks into the stored state (a re-delivered one changes nothing), record
+        the new alerts in the outbox and claim what we may publish."""
+        late_before, known = stored.state.late_ticks, set(stored.state.recent)
+        fresh = len({t.key for t in ticks} - known)
+        signals = apply(stored.state, ticks, self._config)
+        stored.outbox += [OutboxEntry(to_alert(s).body(), 0) for s in signals]
+        overflow = self._trim(stored)
+        mine = self._claim(stored)
+        busy = len(mine) < len(stored.outbox)
+        return Folded(fresh, stored.state.late_ticks - late_before, overflow, mine, busy)
+
+    def _trim(self, stored: Stored) -> int:
+        """Send what is beyond the cap (oldest first) to the failure destination; how many."""
         overflow = stored.outbox[: max(0, len(stored.outbox) - self._outbox_cap)]
         for entry in overflow:
             self._failures.send(
                 "outbox-overflow", f"outbox of {stored.state.symbol} full", entry.alert
             )
         del stored.outbox[: len(overflow)]
-        mine = []
-        for entry in stored.outbox:
-            if entry.lease_until_ms <= now:
-                entry.lease_until_ms = lease
-                mine.append(entry)
-        busy = len(mine) < len(stored.outbox)
-        return mine, busy
+        return len(overflow)
+
+    def _claim(self, stored: Stored) -> list[OutboxEntry]:
+        """Lease to us the entries whose lease ran out (new ones have none); returns them."""
+        now = int(self._clock() * 1000)
+        mine = [e for e in stored.outbox if e.lease_until_ms <= now]
+        for entry in mine:
+            entry.lease_until_ms = now + self._lease_ms
+        return mine
 
     def _publish(self, symbol: str, mine: list[OutboxEntry], counts: dict[str, int]) -> None:
         """Publish the entries we hold the lease on, each removed from the outbox right after
@@ -176,37 +181,24 @@ class TrendProcessor:
                 self._sns.publish(**alert.publish_args(self._topic_arn))
             except Exception:
                 unsent = {e.id for e in mine[n:]}
-                self._update_outbox(symbol, partial(_release, ids=unsent))
+                self._store.update(symbol, partial(_release, ids=unsent))
                 raise
             failpoints.hit("trend-after-publish")
             log.info("alert %s", alert.id)
             counts["Alerts"] += 1
-            self._update_outbox(symbol, partial(_drop, alert_id=alert.id))
-
-    def _update_outbox(
-        self, symbol: str, change: Callable[[OutboxEntry], OutboxEntry | None]
-    ) -> None:
-        for attempt in range(1, SAVE_ATTEMPTS + 1):
-            stored = self._store.load(symbol)
-            stored.outbox = [e for e in map(change, stored.outbox) if e is not None]
-            try:
-                self._store.save(stored)
-                return
-            except VersionConflict:
-                if attempt == SAVE_ATTEMPTS:
-                    raise
+            self._store.update(symbol, partial(_drop, alert_id=alert.id))
 
 
-def _drop(entry: OutboxEntry, alert_id: str) -> OutboxEntry | None:
+def _drop(stored: Stored, alert_id: str) -> None:
     """Remove a published alert, by its id: entries others added meanwhile stay."""
-    return None if entry.id == alert_id else entry
+    stored.outbox = [e for e in stored.outbox if e.id != alert_id]
 
 
-def _release(entry: OutboxEntry, ids: set[str]) -> OutboxEntry:
-    """Give up our lease on an unpublished alert so the retry can publish it at once."""
-    if entry.id in ids:
-        entry.lease_until_ms = 0
-    return entry
+def _release(stored: Stored, ids: set[str]) -> None:
+    """Give up our lease on unpublished alerts so the retry can publish them at once."""
+    for entry in stored.outbox:
+        if entry.id in ids:
+            entry.lease_until_ms = 0
 
 
 def _tick_from_record(record: Mapping[str, Any]) -> tuple[str, TickIn] | None:

@@ -8,9 +8,11 @@ claims) an outbox entry, and only that one publishes it while its lease runs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from botocore.exceptions import ClientError
@@ -20,6 +22,9 @@ from lambdas.trend.engine import SymbolState
 log = logging.getLogger(__name__)
 
 SCHEMA = 2  # state JSON of another schema is not read: the symbol starts over (warm-up)
+SAVE_ATTEMPTS = 3  # loads of a symbol an update makes before it gives up on conflicts
+
+R = TypeVar("R")
 
 
 class VersionConflict(RuntimeError):
@@ -67,13 +72,7 @@ class StateStore:
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item={
-                    "symbol": {"S": stored.state.symbol},
-                    "version": {"N": str(stored.version + 1)},
-                    "schema": {"N": str(SCHEMA)},
-                    "state": {"S": orjson.dumps(stored.state.to_json_dict()).decode()},
-                    "outbox": {"S": orjson.dumps([asdict(e) for e in stored.outbox]).decode()},
-                },
+                Item=_item(stored),
                 ConditionExpression="attribute_not_exists(symbol) OR version = :v",
                 ExpressionAttributeValues={":v": {"N": str(stored.version)}},
             )
@@ -82,3 +81,32 @@ class StateStore:
                 raise VersionConflict(stored.state.symbol) from e
             raise
         stored.version += 1
+
+    def update(self, symbol: str, change: Callable[[Stored], R]) -> R:
+        """Load the symbol's item, let `change` edit it, save it; if another writer saved
+        in between, start over from a fresh load (VersionConflict after SAVE_ATTEMPTS).
+        An item the change left as it was is not written. Returns what `change` returned
+        on the load that counted."""
+        for _ in range(SAVE_ATTEMPTS - 1):
+            with contextlib.suppress(VersionConflict):
+                return self._update_once(symbol, change)
+        return self._update_once(symbol, change)
+
+    def _update_once(self, symbol: str, change: Callable[[Stored], R]) -> R:
+        stored = self.load(symbol)
+        before = _item(stored)
+        result = change(stored)
+        if _item(stored) != before:
+            self.save(stored)
+        return result
+
+
+def _item(stored: Stored) -> dict[str, Any]:
+    """The DynamoDB item of `stored` as its next version."""
+    return {
+        "symbol": {"S": stored.state.symbol},
+        "version": {"N": str(stored.version + 1)},
+        "schema": {"N": str(SCHEMA)},
+        "state": {"S": orjson.dumps(stored.state.to_json_dict()).decode()},
+        "outbox": {"S": orjson.dumps([asdict(e) for e in stored.outbox]).decode()},
+    }

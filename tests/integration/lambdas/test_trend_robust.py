@@ -36,12 +36,13 @@ def received(resources: Resources) -> list[Alert]:
     return alerts_feed.drain(aws.client("sqs"), resources.alerts_queue_url)
 
 
-def failure_queue() -> str:
-    return str(aws.client("sqs").create_queue(QueueName="trend-failures")["QueueUrl"])
+def failure_queue(sqs: Any = None) -> str:
+    sqs = sqs or aws.client("sqs")
+    return str(sqs.create_queue(QueueName="trend-failures")["QueueUrl"])
 
 
-def failures(queue_url: str) -> list[dict[str, Any]]:
-    sqs, out = aws.client("sqs"), []
+def failures(queue_url: str, sqs: Any = None) -> list[dict[str, Any]]:
+    sqs, out = sqs or aws.client("sqs"), []
     while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
         "Messages", []
     ):
@@ -217,21 +218,3 @@ def test_poison_records_go_to_the_failure_queue_and_the_rest_is_applied(
     for message, (reason, record) in zip(dead, bad, strict=True):
         assert message["kind"] == "poison-record" and reason in message["reason"]
         assert message["payload"]["record"] == record
-
-
-def test_a_symbol_whose_state_cannot_be_read_fails_alone(resources: Resources) -> None:
-    aws.client("dynamodb").put_item(
-        TableName=STATE_TABLE,
-        Item={
-            "symbol": {"S": "MSFT"},
-            "version": {"N": "1"},
-            "schema": {"N": "2"},
-            "state": {"S": "{not json"},
-            "outbox": {"S": "[]"},
-        },
-    )
-    aapl, msft = records_for("AAPL", CLOSES), records_for("MSFT", CLOSES, 5000)
-    response = processor(resources).process(event(aapl + msft))
-    failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
-    assert failed == {r["dynamodb"]["SequenceNumber"] for r in msft}
-    assert [(a.symbol, a.signal) for a in received(resources)] == expected("AAPL", CLOSES)

@@ -42,7 +42,7 @@ def test_the_handler_runs_the_engine_with_every_trend_setting(
 
 
 def test_a_handler_without_a_topic_fails_with_the_variable_to_set() -> None:
-    with pytest.raises(ConfigurationError, match="STOCKPIPE_ALERTS_TOPIC_ARN"):
+    with pytest.raises(ConfigurationError, match=r"^STOCKPIPE_ALERTS_TOPIC_ARN is not set$"):
         TrendProcessor(TrendSettings(), dynamodb=None, sns=None)
 
 
@@ -61,3 +61,10 @@ def test_metrics_lines_are_raw_emf_documents_in_lambda(
     assert spec["Namespace"] == "stockpipe" and spec["Dimensions"] == [["Function"]]
     assert {m["Name"] for m in spec["Metrics"]} == {"Ticks", "Alerts"}
     assert (emf["Ticks"], emf["Alerts"], emf["Function"]) == (5, 1, "trend")
+
+
+def test_an_event_without_records_is_an_empty_batch() -> None:
+    # a test invocation from the console sends {}: nothing to read, nothing to report
+    processor = TrendProcessor(TrendSettings(alerts_topic_arn="arn:topic"), dynamodb=None, sns=None)
+    assert processor.process({}) == {"batchItemFailures": []}
+    assert processor.process({"Records": []}) == {"batchItemFailures": []}

@@ -78,6 +78,7 @@ def test_indicator_values_match_the_reference_bar_by_bar() -> None:
         "rsi_14",
         "vwap",
         "bb_upper",
+        "bb_middle",
         "bb_lower",
     ):
         expected = reference[name].to_list()

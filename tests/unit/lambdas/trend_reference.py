@@ -40,6 +40,7 @@ def reference_indicators(
         (pl.col("close").rolling_mean(20) - 2 * pl.col("close").rolling_std(20, ddof=0)).alias(
             "bb_lower"
         ),
+        pl.col("close").rolling_mean(20).alias("bb_middle"),
     )
 
 
