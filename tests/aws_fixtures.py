@@ -1,8 +1,12 @@
 """Fixtures for the tiers that use the emulator: one real emulator (moto under Hypercorn,
-over HTTP on 127.0.0.1) per test session, reset before every test so each starts empty."""
+over HTTP on 127.0.0.1) per test session, reset before every test so each starts empty.
+
+`STOCKPIPE_TEST_EMULATOR` names an emulator that is already running, to share it across many
+pytest sessions: `make mutation` runs one pytest session per mutant (docs/testing.md)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +20,10 @@ from stockpipe.provision import Resources, provision
 
 @pytest.fixture(scope="session")
 def emulator_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    shared = os.environ.get("STOCKPIPE_TEST_EMULATOR")
+    if shared:
+        yield shared
+        return
     log_path = tmp_path_factory.mktemp("emulator") / "emulator.log"
     with emulator.Emulator(log_path=log_path) as emu:
         yield emu.endpoint
