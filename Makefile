@@ -91,8 +91,7 @@ clean:
 
 # Mutation testing of the core modules ([tool.mutmut] in pyproject.toml), not part of `make
 # test`: a fresh run of every mutant on one worker, then the score per module and the list of
-# undetected mutants (mutants/survivors.md). One emulator serves the whole run (the sinks are
-# scored by their emulator tests). Time on the shared 2-core machine: docs/testing.md.
+# undetected mutants (mutants/survivors.md). About 45 min on the shared 2-core machine: docs/testing.md.
 MUTMUT := $(VENV)/.mutmut
 $(MUTMUT): $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[mutation]'

@@ -1,7 +1,9 @@
-"""Run a command with one AWS emulator for its whole life, named in STOCKPIPE_TEST_EMULATOR.
+"""Run a command with one AWS emulator for every pytest session it starts.
 
-`make mutation` runs a pytest session per mutant; the emulator tests in it (the sinks'
-integration tests) reuse this one instead of starting their own (~4 s each) every time.
+`make mutation` runs a pytest session per mutant; starting an emulator in each would cost
+seconds per mutant. The tests use the one named in SHARED_EMULATOR instead
+(tests/aws_fixtures.py) and reset it before each test, so the sessions must run one at a
+time (`mutmut run --max-children 1`).
 
     python scripts/with_emulator.py COMMAND [ARG ...]
 """
@@ -11,8 +13,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from stockpipe.emulator import Emulator
+from tests.aws_fixtures import SHARED_EMULATOR
 
 
 def main(argv: list[str]) -> int:
@@ -20,8 +25,8 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     with Emulator() as emulator:
-        env = {**os.environ, "STOCKPIPE_TEST_EMULATOR": emulator.endpoint}
-        return subprocess.call(argv, env=env)
+        env = {**os.environ, SHARED_EMULATOR: emulator.endpoint}
+        return subprocess.run(argv, env=env, check=False).returncode
 
 
 if __name__ == "__main__":

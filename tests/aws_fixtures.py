@@ -1,8 +1,8 @@
 """Fixtures for the tiers that use the emulator: one real emulator (moto under Hypercorn,
 over HTTP on 127.0.0.1) per test session, reset before every test so each starts empty.
 
-`STOCKPIPE_TEST_EMULATOR` names an emulator that is already running, to share it across many
-pytest sessions: `make mutation` runs one pytest session per mutant (docs/testing.md)."""
+`make mutation` starts a pytest session per mutant: `scripts/with_emulator.py` serves them
+all from one emulator, named in SHARED_EMULATOR (the sessions run one at a time)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ from common.settings import Settings
 from stockpipe import emulator
 from stockpipe.provision import Resources, provision
 
+SHARED_EMULATOR = "STOCKPIPE_TEST_EMULATOR"
+
 
 @pytest.fixture(scope="session")
 def emulator_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    shared = os.environ.get("STOCKPIPE_TEST_EMULATOR")
-    if shared:
+    if shared := os.environ.get(SHARED_EMULATOR):
         yield shared
         return
     log_path = tmp_path_factory.mktemp("emulator") / "emulator.log"
