@@ -93,8 +93,11 @@ def dynamodb(clients: dict[str, Any]) -> Any:
 class Flaky:
     """The real client, except that the first `times` calls of `method` raise AWS's `code`."""
 
-    def __init__(self, client: Any, method: str, code: str, times: int = 1) -> None:
+    def __init__(
+        self, client: Any, method: str, code: str, times: int = 1, message: str | None = None
+    ) -> None:
         self._client, self._method, self._code, self.times = client, method, code, times
+        self._message = f"{code} (injected)" if message is None else message
         self.calls = 0
 
     def __getattr__(self, name: str) -> Any:
@@ -105,7 +108,7 @@ class Flaky:
         def call(**kwargs: Any) -> Any:
             self.calls += 1
             if self.calls <= self.times:
-                error = {"Code": self._code, "Message": f"{self._code} (injected)"}
+                error = {"Code": self._code, "Message": self._message}
                 raise ClientError({"Error": error}, self._method)
             return real(**kwargs)
 
@@ -211,6 +214,13 @@ def test_an_item_the_table_refuses_comes_back_with_its_message_and_the_rest_is_w
     assert refused == [(items[27], OVERFLOW)]
     assert sorted(stored_ticks(dynamodb)) == sorted(i["id"]["S"] for i in items[:27] + items[28:])
     assert [r.getMessage() for r in caplog.records] == [f"{TABLE} refused an item: {OVERFLOW}"]
+
+
+def test_a_refusal_without_a_message_is_given_the_errors_own_text(dynamodb: Any) -> None:
+    items, _ = encode.dynamodb_items(a_batch(1), ttl_days=TTL_DAYS)
+    flaky = Flaky(dynamodb, "batch_write_item", "ValidationException", message="")
+    [(_item, reason)] = DynamoTicks(flaky, TABLE).put_items(items)
+    assert reason.startswith("An error occurred (ValidationException) when calling")
 
 
 def test_a_missing_table_is_a_sink_error_not_a_refused_item(dynamodb: Any) -> None:
@@ -408,6 +418,40 @@ def test_a_history_object_s3_refuses_becomes_dead_letters(s3: Any, dynamodb: Any
     body = stored[letters_key][0].decode()
     assert body.count('"rule":"s3_refused"') == 2
     assert "S3 refused s3://sink-bucket/ticks/dt=2025-11-23/" in body and "EntityTooLarge" in body
+
+
+def test_every_history_object_s3_refuses_becomes_dead_letters(s3: Any, dynamodb: Any) -> None:
+    records = [
+        rec(a_tick(event_time_ms=MIDNIGHT - 1000, volume=1), 1, arrival_ms=MIDNIGHT + 10),
+        rec(a_tick(event_time_ms=MIDNIGHT + 1000, volume=2), 2, arrival_ms=MIDNIGHT + 20),
+    ]
+    batch = build_batch(records, SHARD, PriceMemory())
+    sink(Flaky(s3, "put_object", "EntityTooLarge", times=2), dynamodb).write_cold(batch)
+    stored = objects(s3)
+    assert [k.split("/")[0] for k in stored] == ["dead-letter"]
+    [body] = [b for b, _type in stored.values()]
+    assert body.count(b'"rule":"s3_refused"') == 2
+
+
+def test_a_row_that_cannot_become_an_item_is_dead_lettered_and_the_rest_stored(
+    s3: Any, dynamodb: Any
+) -> None:
+    batch = a_batch(4)
+    bad_id = batch.ticks["id"][1]
+    broken = replace(
+        batch,
+        ticks=batch.ticks.with_columns(
+            pl.when(pl.col("id") == bad_id)
+            .then(None)
+            .otherwise(pl.col("event_time_ms"))
+            .alias("event_time_ms")
+        ),
+    )
+    kept = sink(s3, dynamodb).write_hot(broken)
+    assert [(d.rule, d.sequence_number) for d in kept.dead_letters] == [
+        ("encode_error", batch.ticks["sequence_number"][1])
+    ]
+    assert sorted(stored_ticks(dynamodb)) == sorted(i for i in batch.ticks["id"] if i != bad_id)
 
 
 def test_dead_letters_that_s3_refuses_are_a_sink_error(s3: Any, dynamodb: Any) -> None:

@@ -1,0 +1,56 @@
+"""History objects: zstd Parquet (what Athena and DuckDB read cheaply), and a date whose every
+row fails to encode makes no object while the other dates are written."""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from consumer import encode
+from consumer.batch import InRecord, PriceMemory, build_batch
+from tests.factories import NOW_MS, a_tick
+
+SHARD = "shardId-000000000006"
+DAY_MS = 86_400_000
+MIDNIGHT = NOW_MS - NOW_MS % DAY_MS  # 2025-11-24T00:00Z
+
+
+def two_dates() -> list[InRecord]:
+    times = [MIDNIGHT - 3000, MIDNIGHT - 2000, MIDNIGHT + 1000, MIDNIGHT + 2000]
+    return [
+        InRecord(a_tick(event_time_ms=t, volume=i).encode(), str(i + 1), 0, MIDNIGHT + 9000, "A")
+        for i, t in enumerate(times)
+    ]
+
+
+def test_history_objects_are_zstd_parquet() -> None:
+    objects, _ = encode.parquet_objects(build_batch(two_dates(), SHARD, PriceMemory()))
+    for obj in objects:
+        metadata = pq.ParquetFile(io.BytesIO(obj.body)).metadata
+        codecs = {
+            metadata.row_group(g).column(c).compression
+            for g in range(metadata.num_row_groups)
+            for c in range(metadata.num_columns)
+        }
+        assert codecs == {"ZSTD"}
+
+
+def test_a_date_whose_every_row_fails_to_encode_makes_no_object() -> None:
+    batch = build_batch(two_dates(), SHARD, PriceMemory())
+    before_midnight = set(batch.ticks.filter(pl.col("dt") == "2025-11-23")["id"])
+    real = encode.encode_parquet
+
+    def writer(frame: pl.DataFrame) -> bytes:
+        if before_midnight & set(frame["id"]):
+            raise ValueError("cannot encode")
+        return real(frame)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(encode, "encode_parquet", writer)
+        objects, rejects = encode.parquet_objects(batch)
+    assert [o.key.split("/")[1] for o in objects] == ["dt=2025-11-24"]
+    assert set(rejects) == before_midnight
+    assert {rule for rule, _ in rejects.values()} == {"encode_error"}
