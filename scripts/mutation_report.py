@@ -178,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--survivors", type=Path, help="write the undetected mutants here")
     parser.add_argument("--fail-under", type=float, help="exit 1 if a module scores less")
     parser.add_argument("--before", type=Path, help="an earlier run's results, for comparison")
+    parser.add_argument(
+        "--results", type=Path, default=MUTANTS, help="the run to score (default: mutants/)"
+    )
     parser.add_argument("modules", nargs="*", help="only these (dotted names); default: all")
     args = parser.parse_args(argv)
 
@@ -189,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in config["only_mutate"]
         if not args.modules or path.removesuffix(".py").replace("/", ".") in args.modules
     ]
-    scores = [score_module(path, equivalents, stale) for path in paths]
+    scores = [score_module(path, equivalents, stale, args.results) for path in paths]
     before = None
     if args.before:
         ignored: list[str] = []  # an earlier run may predate an edit that renumbered mutants

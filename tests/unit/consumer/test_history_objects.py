@@ -1,9 +1,11 @@
-"""History objects: zstd Parquet (what Athena and DuckDB read cheaply), and a date whose every
-row fails to encode makes no object while the other dates are written."""
+"""History objects: zstd Parquet with column statistics (what Athena and DuckDB read cheaply
+and prune by), and rows that fail to encode: rejected on every date, a date with no row left
+makes no object while the other dates are written."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -26,30 +28,47 @@ def two_dates() -> list[InRecord]:
     ]
 
 
-def test_history_objects_are_zstd_parquet() -> None:
+def test_history_objects_are_zstd_parquet_with_min_max_statistics() -> None:
     objects, _ = encode.parquet_objects(build_batch(two_dates(), SHARD, PriceMemory()))
     for obj in objects:
         metadata = pq.ParquetFile(io.BytesIO(obj.body)).metadata
-        codecs = {
-            metadata.row_group(g).column(c).compression
+        columns = [
+            metadata.row_group(g).column(c)
             for g in range(metadata.num_row_groups)
             for c in range(metadata.num_columns)
-        }
-        assert codecs == {"ZSTD"}
+        ]
+        assert {c.compression for c in columns} == {"ZSTD"}
+        assert all(c.statistics is not None and c.statistics.has_min_max for c in columns)
+
+
+def failing_on(ids: set[str]) -> Callable[[pl.DataFrame], bytes]:
+    real = encode.encode_parquet
+
+    def writer(frame: pl.DataFrame) -> bytes:
+        if ids & set(frame["id"]):
+            raise ValueError("cannot encode")
+        return real(frame)
+
+    return writer
+
+
+def test_rows_that_fail_to_encode_are_rejected_on_every_date() -> None:
+    batch = build_batch(two_dates(), SHARD, PriceMemory())
+    one_per_date = {part["id"][0] for part in batch.ticks.partition_by("dt")}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(encode, "encode_parquet", failing_on(one_per_date))
+        objects, rejects = encode.parquet_objects(batch)
+    assert set(rejects) == one_per_date
+    assert sorted(i for o in objects for i in o.ids) == sorted(
+        set(batch.ticks["id"]) - one_per_date
+    )
 
 
 def test_a_date_whose_every_row_fails_to_encode_makes_no_object() -> None:
     batch = build_batch(two_dates(), SHARD, PriceMemory())
     before_midnight = set(batch.ticks.filter(pl.col("dt") == "2025-11-23")["id"])
-    real = encode.encode_parquet
-
-    def writer(frame: pl.DataFrame) -> bytes:
-        if before_midnight & set(frame["id"]):
-            raise ValueError("cannot encode")
-        return real(frame)
-
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(encode, "encode_parquet", writer)
+        patch.setattr(encode, "encode_parquet", failing_on(before_midnight))
         objects, rejects = encode.parquet_objects(batch)
     assert [o.key.split("/")[1] for o in objects] == ["dt=2025-11-24"]
     assert set(rejects) == before_midnight
