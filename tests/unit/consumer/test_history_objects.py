@@ -73,3 +73,16 @@ def test_a_date_whose_every_row_fails_to_encode_makes_no_object() -> None:
     assert [o.key.split("/")[1] for o in objects] == ["dt=2025-11-24"]
     assert set(rejects) == before_midnight
     assert {rule for rule, _ in rejects.values()} == {"encode_error"}
+
+
+def test_records_of_the_same_arrival_millisecond_are_keyed_by_the_lowest_sequence() -> None:
+    # GIVEN two records Kinesis stamped in the same millisecond, the later one (sequence 8)
+    # carrying the earlier event time, so it comes first in the batch's (symbol, time) order
+    arrival = MIDNIGHT + 9000
+    records = [
+        InRecord(a_tick(event_time_ms=MIDNIGHT + 2000).encode(), "7", 0, arrival, "A"),
+        InRecord(a_tick(event_time_ms=MIDNIGHT + 1000).encode(), "8", 0, arrival, "A"),
+    ]
+    [obj], _ = encode.parquet_objects(build_batch(records, SHARD, PriceMemory()))
+    # THEN the object is keyed by the first record in stream order, whatever the row order
+    assert obj.key == f"ticks/dt=2025-11-24/{SHARD}-{arrival:013d}-7.parquet"
