@@ -242,3 +242,18 @@ def test_any_exception_while_building_rows_dead_letters_those_records(poison: se
         patch.setattr(batch_module, "_frame", rows)
         result = whole()
     assert_isolated(result, poison, "transform_error")
+
+
+@pytest.mark.parametrize("down_on", [[1, 2], [3, 4]], ids=["left half", "right half"])
+def test_an_error_that_is_not_a_fault_passes_through_while_bisecting(down_on: list[int]) -> None:
+    # GIVEN a store that refuses the whole chunk (a fault), then fails outright on one half
+    # (not a fault: e.g. unreachable) while the halves are retried
+    def apply(items: Any) -> None:
+        if len(items) == 4:
+            raise Poisoned("refused")
+        if list(items) == down_on:
+            raise SinkError("the store went away")
+
+    # THEN the error reaches the caller (the shard is re-read) instead of blaming the items
+    with pytest.raises(SinkError):
+        bisect([1, 2, 3, 4], apply, fault=Poisoned)
