@@ -71,3 +71,14 @@ def test_a_tick_of_the_same_time_becomes_the_price_the_next_change_is_measured_f
 def test_an_empty_buffer_is_a_caller_error() -> None:
     with pytest.raises(ValueError, match=r"^build_batch needs at least one record$"):
         build_batch([], SHARD, PriceMemory())
+
+
+def test_records_after_a_repeated_tick_are_still_read() -> None:
+    ticks = [a_tick(event_time_ms=MIDNIGHT + i, volume=i) for i in range(3)]
+    data = [ticks[0], ticks[1], ticks[0], ticks[2]]  # the third is a producer retry
+    records = [
+        InRecord(t.encode(), str(i + 1), 0, MIDNIGHT + 10_000, "AAPL") for i, t in enumerate(data)
+    ]
+    batch = build_batch(records, SHARD, PriceMemory())
+    assert sorted(batch.ticks["id"]) == sorted(t.id for t in ticks)
+    assert batch.ticks.filter(pl.col("id") == ticks[0].id)["sequence_number"].to_list() == ["1"]

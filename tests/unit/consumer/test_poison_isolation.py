@@ -76,6 +76,7 @@ def assert_isolated(result: Any, poison: set[int], rule: str) -> None:
     dead = {d.sequence_number: d for d in result.dead_letters}
     assert set(dead) == {str(i + 1) for i in poison}
     assert all(d.rule == rule and "Poisoned: bad record" in d.reason for d in dead.values())
+    assert {d.shard_id for d in dead.values()} <= {result.shard_id}
     assert {d.data for d in dead.values()} == {TICKS[i].encode() for i in poison}
     kept = set(result.ticks["id"].to_list())
     assert kept == {t.id for i, t in enumerate(TICKS) if i not in poison}
