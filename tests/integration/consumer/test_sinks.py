@@ -27,6 +27,7 @@ from consumer import encode
 from consumer.batch import Batch, InRecord, PriceMemory, build_batch
 from consumer.sinks import AwsBatchSink, DynamoTicks, Refused, S3Objects, SinkError
 from stockpipe.emulator import free_port
+from stockpipe.provision import _ticks_table
 from tests.factories import NOW_MS, a_tick, ticks
 
 BUCKET = "sink-bucket"
@@ -74,20 +75,9 @@ def s3(clients: dict[str, Any]) -> Any:
 
 @pytest.fixture
 def dynamodb(clients: dict[str, Any]) -> Any:
-    client = clients["dynamodb"]
-    client.create_table(
-        TableName=TABLE,
-        AttributeDefinitions=[
-            {"AttributeName": tables.PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": tables.SORT_KEY, "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": tables.PARTITION_KEY, "KeyType": "HASH"},
-            {"AttributeName": tables.SORT_KEY, "KeyType": "RANGE"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return client
+    """The ticks table as provisioning makes it (keys, stream, TTL)."""
+    _ticks_table(clients["dynamodb"], TABLE)
+    return clients["dynamodb"]
 
 
 class Flaky:
@@ -365,18 +355,20 @@ def test_a_row_the_table_refuses_becomes_a_dead_letter_and_never_the_latest_quot
     # this stands for any row the store refuses for a reason of its own)
     aapl = batch.ticks.filter(pl.col("symbol") == "AAPL").sort("event_time_ms")
     bad_id, good_id = aapl["id"][-1], aapl["id"][-2]
-    poisoned = replace(
-        batch,
-        ticks=batch.ticks.with_columns(
-            pl.when(pl.col("id") == bad_id).then(1e127).otherwise(pl.col("price")).alias("price")
-        ),
-    )
+    poisoned = overflowing(batch, bad_id)
     kept = sink(s3, dynamodb).write_hot(poisoned)
     assert bad_id not in kept.ticks["id"].to_list() and kept.ticks.height == 5
     [letter] = kept.dead_letters
     assert (letter.rule, letter.reason, letter.shard_id) == ("dynamodb_refused", OVERFLOW, SHARD)
     assert sorted(stored_ticks(dynamodb)) == sorted(kept.ticks["id"].to_list())
     assert latest(dynamodb, "AAPL")["id"] == {"S": good_id}  # type: ignore[index]
+
+
+def overflowing(batch: Batch, tick_id: str) -> Batch:
+    """The batch with that row's price beyond DynamoDB's range (validation would stop it: this
+    stands for any row the store refuses for a reason of its own)."""
+    price = pl.when(pl.col("id") == tick_id).then(1e127).otherwise(pl.col("price"))
+    return replace(batch, ticks=batch.ticks.with_columns(price.alias("price")))
 
 
 def history_frame(body: bytes) -> pl.DataFrame:
@@ -466,12 +458,7 @@ def test_write_runs_the_hot_path_then_the_cold_path_with_what_it_kept(
 ) -> None:
     batch = a_batch(4)
     bad_id = batch.ticks["id"][0]
-    poisoned = replace(
-        batch,
-        ticks=batch.ticks.with_columns(
-            pl.when(pl.col("id") == bad_id).then(1e127).otherwise(pl.col("price")).alias("price")
-        ),
-    )
+    poisoned = overflowing(batch, bad_id)
     sink(s3, dynamodb).write(poisoned)
     assert sorted(stored_ticks(dynamodb)) == sorted(batch.ticks["id"][1:])
     stored = objects(s3)
