@@ -165,7 +165,6 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
     def _checkpoint(self, checkpointer: Any, position: tuple[str, int] | None) -> None:
         """Retry throttling; a shutdown error means the lease is gone; anything else exits."""
         sequence, sub = position if position else (None, None)
-        error = "no attempt"
         for _attempt in self._checkpoint_retry.attempts():
             try:
                 checkpointer.checkpoint(sequence, sub)

@@ -7,7 +7,11 @@ the line it changed. Mutants listed in scripts/mutation_equivalents.toml (with t
 change and why no test can tell them apart) are counted apart; an entry whose mutant no longer
 changes that line is stale and fails the report, so the list cannot silently drift.
 
-    python scripts/mutation_report.py [--survivors FILE] [--fail-under PCT] [MODULE ...]
+    python scripts/mutation_report.py [--survivors FILE] [--fail-under PCT] [--before DIR]
+                                      [MODULE ...]
+
+`--before DIR` adds the score of an earlier run (its `.meta` files, laid out as in mutants/,
+e.g. a copy made with `cp -r mutants mutants-before` before adding tests) next to each module.
 """
 
 from __future__ import annotations
@@ -55,6 +59,10 @@ class ModuleScore:
     @property
     def killed(self) -> int:
         return sum(self.statuses[s] for s in _DETECTED)
+
+    @property
+    def timeouts(self) -> int:
+        return self.statuses["timeout"]
 
     def undetected(self, status: str) -> int:
         """Mutants of that status that are not listed as equivalent."""
@@ -104,10 +112,15 @@ def load_equivalents(path: Path = EQUIVALENTS) -> list[Equivalent]:
 
 
 def score_module(
-    relative: str, equivalents: dict[str, Equivalent], stale: list[str]
+    relative: str,
+    equivalents: dict[str, Equivalent],
+    stale: list[str],
+    results: Path = MUTANTS,
 ) -> ModuleScore:
+    """Counts of one module from `results` (mutmut's `.meta`); the changed lines (and so the
+    stale check of the equivalents) come from the mutated copy in mutants/."""
     module = relative.removesuffix(".py").replace("/", ".")
-    meta = json.loads((MUTANTS / f"{relative}.meta").read_text())
+    meta = json.loads((results / f"{relative}.meta").read_text())
     diffs = mutant_diffs(MUTANTS / relative, module)
     statuses: Counter[str] = Counter()
     equivalent, survivors = [], {}
@@ -127,16 +140,23 @@ def score_module(
     return ModuleScore(module, statuses, equivalent, survivors)
 
 
-def table(scores: list[ModuleScore]) -> str:
-    lines = [
-        "| module | mutants | killed | survived | no test | equivalent | score |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
+def table(scores: list[ModuleScore], before: dict[str, ModuleScore] | None = None) -> str:
+    """One row per module; killed includes timeouts (a hang is detected), shown apart too."""
+    head = "| module | mutants | killed (timeout) | survived | no test | equivalent | score |"
+    rule = "|---|---:|---:|---:|---:|---:|---:|"
+    if before is not None:
+        head, rule = f"{head} before |", f"{rule}---:|"
+    lines = [head, rule]
     for s in scores:
-        lines.append(
-            f"| {s.module} | {s.mutants} | {s.killed} | {s.undetected('survived')} "
-            f"| {s.undetected('no tests')} | {len(s.equivalent)} | {s.score:.0f}% |"
+        row = (
+            f"| {s.module} | {s.mutants} | {s.killed} ({s.timeouts}) "
+            f"| {s.undetected('survived')} | {s.undetected('no tests')} | {len(s.equivalent)} "
+            f"| {s.score:.0f}% |"
         )
+        if before is not None:
+            was = before.get(s.module)
+            row += f" {was.killed}/{was.mutants} = {was.score:.0f}% |" if was else " n/a |"
+        lines.append(row)
     return "\n".join(lines)
 
 
@@ -157,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--survivors", type=Path, help="write the undetected mutants here")
     parser.add_argument("--fail-under", type=float, help="exit 1 if a module scores less")
+    parser.add_argument("--before", type=Path, help="an earlier run's results, for comparison")
+    parser.add_argument(
+        "--results", type=Path, default=MUTANTS, help="the run to score (default: mutants/)"
+    )
     parser.add_argument("modules", nargs="*", help="only these (dotted names); default: all")
     args = parser.parse_args(argv)
 
@@ -168,8 +192,19 @@ def main(argv: list[str] | None = None) -> int:
         for path in config["only_mutate"]
         if not args.modules or path.removesuffix(".py").replace("/", ".") in args.modules
     ]
-    scores = [score_module(path, equivalents, stale) for path in paths]
-    print(table(scores))
+    scores = [score_module(path, equivalents, stale, args.results) for path in paths]
+    before = None
+    if args.before:
+        ignored: list[str] = []  # an earlier run may predate an edit that renumbered mutants
+        before = {
+            s.module: s
+            for s in (
+                score_module(path, equivalents, ignored, args.before)
+                for path in paths
+                if (args.before / f"{path}.meta").exists()
+            )
+        }
+    print(table(scores, before))
     if args.survivors:
         args.survivors.write_text(survivor_listing(scores))
         print(f"\nundetected mutants with their changed lines: {args.survivors}")

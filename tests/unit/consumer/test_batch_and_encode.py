@@ -190,3 +190,13 @@ def test_a_history_flush_of_dead_letters_only_writes_them_and_no_parquet() -> No
     AwsBatchSink(s3, None, ttl_days=1).write_cold(flushed)  # type: ignore[arg-type]
     # THEN the dead letter is stored and no history object is made
     assert [k.split("/")[0] for k in s3.puts] == ["dead-letter"]
+
+
+def test_a_dynamodb_item_carries_the_change_against_the_previous_price() -> None:
+    first = a_tick(price=100.0, event_time_ms=MIDNIGHT + 5)
+    second = a_tick(price=101.5, event_time_ms=MIDNIGHT + 6)
+    items, _ = encode.dynamodb_items(batch_of(rec(first, 1), rec(second, 2)), ttl_days=7)
+    by_id = {item["id"]["S"]: item for item in items}
+    assert by_id[second.id]["change"] == {"N": "1.5"}
+    assert float(by_id[second.id]["change_pct"]["N"]) == pytest.approx(1.5)
+    assert "change" not in by_id[first.id]

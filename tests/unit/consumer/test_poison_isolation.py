@@ -76,6 +76,7 @@ def assert_isolated(result: Any, poison: set[int], rule: str) -> None:
     dead = {d.sequence_number: d for d in result.dead_letters}
     assert set(dead) == {str(i + 1) for i in poison}
     assert all(d.rule == rule and "Poisoned: bad record" in d.reason for d in dead.values())
+    assert {d.shard_id for d in dead.values()} <= {result.shard_id}
     assert {d.data for d in dead.values()} == {TICKS[i].encode() for i in poison}
     kept = set(result.ticks["id"].to_list())
     assert kept == {t.id for i, t in enumerate(TICKS) if i not in poison}
@@ -242,3 +243,18 @@ def test_any_exception_while_building_rows_dead_letters_those_records(poison: se
         patch.setattr(batch_module, "_frame", rows)
         result = whole()
     assert_isolated(result, poison, "transform_error")
+
+
+@pytest.mark.parametrize("down_on", [[1, 2], [3, 4]], ids=["left half", "right half"])
+def test_an_error_that_is_not_a_fault_passes_through_while_bisecting(down_on: list[int]) -> None:
+    # GIVEN a store that refuses the whole chunk (a fault), then fails outright on one half
+    # (not a fault: e.g. unreachable) while the halves are retried
+    def apply(items: Any) -> None:
+        if len(items) == 4:
+            raise Poisoned("refused")
+        if list(items) == down_on:
+            raise SinkError("the store went away")
+
+    # THEN the error reaches the caller (the shard is re-read) instead of blaming the items
+    with pytest.raises(SinkError):
+        bisect([1, 2, 3, 4], apply, fault=Poisoned)

@@ -276,3 +276,26 @@ def test_run_returns_at_once_when_already_stopped() -> None:
     stop.set()
     source.run(stop)
     assert streams.limits == []
+
+
+def test_the_shard_list_is_described_once_per_refresh_period_whatever_the_clock_reads() -> None:
+    # GIVEN a monotonic clock far from zero (as time.monotonic is on a running machine)
+    class CountingStreams(ScriptedStreams):
+        describes = 0
+
+        def describe_stream(self, StreamArn: str) -> dict[str, Any]:  # noqa: N803
+            self.describes += 1
+            return super().describe_stream(StreamArn)
+
+    streams = CountingStreams({"s": [boto3_record(1)]})
+    clock = [86_400.0]
+    source, _ = source_for(streams, ScriptedHandler(), monotonic=lambda: clock[0])
+    # WHEN polled many times within 5 s, then once after
+    for _ in range(4):
+        source.poll_once()
+        clock[0] += 1.0
+    assert streams.describes == 1
+    clock[0] += 1.0
+    source.poll_once()
+    # THEN the shard list was described once per 5 s, not once per poll
+    assert streams.describes == 2
