@@ -5,11 +5,13 @@ rules, serialising and parsing by walking the service model): with 25 items per
 BatchWriteItem that was the consumer's largest cost per tick, and botocore's parsing of
 GetRecords, record by record, came next (docs/performance.md). These clients send the very
 request botocore would — the operation's documented JSON body (orjson), `X-Amz-Target`,
-Signature V4 by botocore's own signer with the standard credential chain — to the endpoint
-botocore resolves (so `AWS_ENDPOINT_URL` and real regions work), and fail the way a boto3
-client does: ClientError with the service's error code and HTTP status, BotoCoreError for
-connection failures and a bad response checksum. They never retry: callers do, through
-`common.retry`, and must treat a 5xx as retryable.
+Signature V4 (common/sigv4.py, checked against botocore's) with the standard credential
+chain — to the endpoint botocore resolves (so `AWS_ENDPOINT_URL` and real regions work), over
+kept-alive connections (common/keepalive_http.py), and fail the way a boto3 client does:
+ClientError with the service's error code and HTTP status, BotoCoreError for connection
+failures and a bad response checksum. They never retry (beyond resending on a connection the
+server closed while idle): callers do, through `common.retry`, and must treat a 5xx as
+retryable.
 """
 
 from __future__ import annotations
@@ -20,12 +22,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-import urllib3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ChecksumError, ClientError, HTTPClientError
-from botocore.httpsession import get_cert_path
+
+from common.keepalive_http import ConnectionPool, Response
+from common.sigv4 import SigV4Signer
 
 
 def retryable(error: ClientError, throttling: frozenset[str]) -> bool:
@@ -51,39 +52,30 @@ class JsonApiClient:
         read_timeout_s: float = 30,
         max_connections: int = 20,
     ) -> None:
-        self.endpoint_url = endpoint_url.rstrip("/") + "/"
-        self._signing_name = signing_name
-        self._region = region
+        self._pool = ConnectionPool(
+            endpoint_url,
+            connect_timeout_s=connect_timeout_s,
+            read_timeout_s=read_timeout_s,
+            max_idle=max_connections,
+        )
+        self.endpoint_url = endpoint_url
+        self._signer = SigV4Signer(credentials, service=signing_name, region=region)
         self._target_prefix = target_prefix
         self._content_type = f"application/x-amz-json-{json_version}"
-        self._credentials = credentials
-        self._pool = urllib3.PoolManager(
-            maxsize=max_connections,
-            timeout=urllib3.Timeout(connect=connect_timeout_s, read=read_timeout_s),
-            retries=False,
-            ca_certs=get_cert_path(True),
-        )
 
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """One request; the parsed JSON response, or the exception boto3 would raise."""
         body = orjson.dumps(params)
-        request = AWSRequest(
-            "POST",
-            self.endpoint_url,
-            data=body,
-            headers={
-                "Content-Type": self._content_type,
-                "X-Amz-Target": f"{self._target_prefix}.{operation}",
+        headers = self._signer.signed_headers(
+            self._pool.host,
+            self._pool.path,
+            {
+                "content-type": self._content_type,
+                "x-amz-target": f"{self._target_prefix}.{operation}",
             },
+            body,
         )
-        frozen = self._credentials.get_frozen_credentials()  # refreshes when near expiry
-        SigV4Auth(frozen, self._signing_name, self._region).add_auth(request)
-        try:
-            response = self._pool.request(
-                "POST", self.endpoint_url, body=body, headers=dict(request.headers.items())
-            )
-        except urllib3.exceptions.HTTPError as e:
-            raise HTTPClientError(error=e) from e
+        response = self._pool.post(headers, body)
         _check_crc32(response)
         try:
             parsed = orjson.loads(response.data) if response.data else {}
@@ -121,7 +113,7 @@ class KinesisReader(JsonApiClient):
         return page
 
 
-def _check_crc32(response: urllib3.BaseHTTPResponse) -> None:
+def _check_crc32(response: Response) -> None:
     """DynamoDB sends the CRC32 of the body; botocore checks it, and so do we."""
     expected = response.headers.get("x-amz-crc32")
     if expected is None:
@@ -133,7 +125,7 @@ def _check_crc32(response: urllib3.BaseHTTPResponse) -> None:
         )
 
 
-def _error_response(response: urllib3.BaseHTTPResponse, parsed: Any) -> dict[str, Any]:
+def _error_response(response: Response, parsed: Any) -> dict[str, Any]:
     """botocore's error shape: the code from `x-amzn-ErrorType` or `__type`, else the status."""
     body = parsed if isinstance(parsed, dict) else {}
     code = (response.headers.get("x-amzn-ErrorType") or body.get("__type") or "").split(":")[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import threading
 from collections.abc import Iterator
+from email.message import Message
 from typing import Any, ClassVar
 
 import pytest
@@ -127,11 +128,11 @@ def test_a_mangled_success_raises_a_botocore_error(canned: type[Canned]) -> None
 
 
 def test_requests_carry_a_signature_v4_for_dynamodb(canned: type[Canned]) -> None:
-    seen: list[dict[str, str]] = []
+    seen: list[Message] = []  # header names are case-insensitive, as in HTTP
     original = canned.do_POST
 
     def recording(handler: Canned) -> None:
-        seen.append(dict(handler.headers.items()))
+        seen.append(handler.headers)
         original(handler)
 
     canned.do_POST = recording  # type: ignore[method-assign]
