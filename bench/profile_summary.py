@@ -27,7 +27,7 @@ BUCKETS = (
     ("botocore parse", r"botocore/parsers\.py"),
     ("botocore validate", r"botocore/validate\.py"),
     ("botocore signing", r"botocore/(auth|signers)\.py"),
-    ("HTTP (urllib3/http.client)", r"(urllib3|http/client|botocore/httpsession|socket|ssl)"),
+    ("HTTP (urllib3/http.client/sockets)", r"(urllib3|http/client|botocore/httpsession|socket|ssl)"),
     ("client creation (service models)", r"botocore/(loaders|session)\.py|boto3/session\.py"),
     ("botocore other (per-call hooks, endpoint rules)", r"botocore/"),
     ("polars", r"polars/"),
@@ -35,7 +35,7 @@ BUCKETS = (
     ("DynamoDB item codec", r"common/tables\.py"),
     ("kclpy messages", r"amazon_kclpy/"),
     ("logging", r"logging/"),
-    ("lean JSON clients", r"common/json_api\.py"),
+    ("lean JSON clients (signing, transport)", r"common/(json_api|sigv4|keepalive_http)\.py"),
     ("imports", r"<frozen importlib"),
 )
 
