@@ -10,8 +10,8 @@ chain — to the endpoint botocore resolves (so `AWS_ENDPOINT_URL` and real regi
 kept-alive connections (common/keepalive_http.py), and fail the way a boto3 client does:
 ClientError with the service's error code and HTTP status, BotoCoreError for connection
 failures and a bad response checksum. They never retry (beyond resending on a connection the
-server closed while idle): callers do, through `common.retry`, and must treat a 5xx as
-retryable.
+server closed while idle): callers do, through `common.retry`, with `transient` telling what
+boto3 would have retried.
 """
 
 from __future__ import annotations
@@ -23,15 +23,20 @@ from typing import Any
 
 import orjson
 from botocore.credentials import Credentials
-from botocore.exceptions import ChecksumError, ClientError, HTTPClientError
+from botocore.exceptions import BotoCoreError, ChecksumError, ClientError, HTTPClientError
 
 from common.keepalive_http import ConnectionPool, Response
 from common.sigv4 import SigV4Signer
 
 
-def retryable(error: ClientError, throttling: frozenset[str]) -> bool:
-    """Whether a boto3 client's standard mode would have retried this: one of the service's
-    throttling codes, or a 5xx (the service failed, not the request)."""
+def transient(error: Exception, throttling: frozenset[str]) -> bool:
+    """Whether a boto3 client's standard mode would have retried this: a connection or
+    transport failure, one of the service's throttling codes, or a 5xx (the service failed,
+    not the request)."""
+    if isinstance(error, BotoCoreError):
+        return True
+    if not isinstance(error, ClientError):
+        return False
     status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
     return error.response["Error"]["Code"] in throttling or status >= 500
 

@@ -10,7 +10,9 @@ checkpoint throttling, the local stream event source, Athena polling) is written
     else:
         give_up()
 
-so the pacing, the cap and the jitter are stated in one place, and tests inject `sleep` and
+and a call that either succeeds or fails whole (GetRecords, UpdateItem) as
+`retry.call(fn, transient=..., on_retry=...)`, so the pacing, the cap and the jitter are
+stated in one place, and tests inject `sleep` and
 `random` instead of waiting. Full jitter (uniform in [0, min(cap, base * 2^n))) spreads many
 clients apart (AWS Architecture Blog, "Exponential Backoff and Jitter").
 """
@@ -21,6 +23,9 @@ import random as _random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,3 +71,22 @@ class Retry:
                 return
             self._sleep(self.policy.delay(attempt, self._random))
             attempt += 1
+
+    def call(
+        self,
+        fn: Callable[[], T],
+        *,
+        transient: Callable[[Exception], bool],
+        on_retry: Callable[[Exception], None],
+    ) -> T:
+        """`fn()` until it returns: an exception `transient` accepts is reported to `on_retry`
+        and retried; any other, or the last attempt's, is raised."""
+        attempts = self.attempts()
+        while True:
+            attempt = next(attempts)
+            try:
+                return fn()
+            except Exception as e:
+                if not transient(e) or attempt == self.policy.max_attempts:
+                    raise
+                on_retry(e)

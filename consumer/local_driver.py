@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from amazon_kclpy import messages
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from common import aws
-from common.json_api import retryable
+from common.json_api import transient
 from common.retry import Retry, RetryPolicy
 from common.settings import ConsumerSettings
 
@@ -245,22 +245,14 @@ class LocalDriver:
     def _get_records(self, lease: _Lease) -> dict[str, Any]:
         """GetRecords, retried as a boto3 client's standard mode would (the lean reader
         does not retry); anything else, or the last failure, stops the driver."""
-        error: Exception | None = None
-        for _attempt in self._read_retry.attempts():
-            try:
-                page: dict[str, Any] = self._reader.get_records(
-                    ShardIterator=lease.iterator, Limit=self._max_records
-                )
-                return page
-            except ClientError as e:
-                if not retryable(e, KINESIS_THROTTLING):
-                    raise
-                error = e
-            except BotoCoreError as e:
-                error = e
-            log.warning("GetRecords on %s failed (%s); retrying", lease.shard_id, error)
-        assert error is not None
-        raise error
+        page: dict[str, Any] = self._read_retry.call(
+            lambda: self._reader.get_records(ShardIterator=lease.iterator, Limit=self._max_records),
+            transient=lambda e: transient(e, KINESIS_THROTTLING),
+            on_retry=lambda e: log.warning(
+                "GetRecords on %s failed (%s); retrying", lease.shard_id, e
+            ),
+        )
+        return page
 
     def _poll(self, lease: _Lease) -> int:
         page = self._get_records(lease)

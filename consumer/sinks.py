@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from common import failpoints, tables
-from common.json_api import retryable
+from common.json_api import transient
 from common.retry import Retry, RetryPolicy
 from consumer import encode
 from consumer.batch import Batch
@@ -130,15 +130,15 @@ class DynamoTicks:
         for _attempt in self._retry.attempts():
             try:
                 response = self._client.batch_write_item(RequestItems={self._table: requests})
-            except ClientError as e:
-                code = e.response["Error"]["Code"]
-                if code in DYNAMODB_ITEM_ERRORS:
+            except (ClientError, BotoCoreError) as e:
+                if (
+                    isinstance(e, ClientError)
+                    and e.response["Error"]["Code"] in DYNAMODB_ITEM_ERRORS
+                ):
                     raise Refused(e.response["Error"].get("Message") or str(e)) from e
-                if not _retryable(e):
+                if not _transient(e):
                     raise SinkError(f"BatchWriteItem to {self._table} failed: {e}") from e
-                log.warning("BatchWriteItem to %s failed (%s); retrying", self._table, code)
-            except BotoCoreError as e:
-                log.warning("BatchWriteItem to %s failed (%s); retrying", self._table, e)
+                log.warning("BatchWriteItem to %s failed (%s); retrying", self._table, _code(e))
             else:
                 requests = response.get("UnprocessedItems", {}).get(self._table, [])
                 if not requests:
@@ -151,8 +151,8 @@ class DynamoTicks:
     def update_latest(self, symbol: str, event_time_ms: int, price: float, tick_id: str) -> None:
         """The per-symbol latest-quote item; an older (replayed or late) tick never wins.
         Throttling, 5xx and connection failures are retried like BatchWriteItem's."""
-        error: Exception | None = None
-        for _attempt in self._retry.attempts():
+
+        def update() -> None:
             try:
                 self._client.update_item(
                     TableName=self._table,
@@ -165,22 +165,29 @@ class DynamoTicks:
                         ":i": {"S": tick_id},
                     },
                 )
-                return
             except ClientError as e:
-                if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                    return
-                if not _retryable(e):
-                    raise SinkError(f"latest-quote update for {symbol} failed: {e}") from e
-                error = e
-            except BotoCoreError as e:
-                error = e
-            log.warning("latest-quote update for %s failed (%s); retrying", symbol, error)
-        raise SinkError(f"latest-quote update for {symbol} failed: {error}") from error
+                if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise  # a newer quote is stored already: nothing to do
+
+        try:
+            self._retry.call(
+                update,
+                transient=_transient,
+                on_retry=lambda e: log.warning(
+                    "latest-quote update for %s failed (%s); retrying", symbol, e
+                ),
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise SinkError(f"latest-quote update for {symbol} failed: {e}") from e
 
 
-def _retryable(error: ClientError) -> bool:
-    """Throttling or a 5xx: the lean DynamoDB client does not retry these itself."""
-    return retryable(error, DYNAMODB_RETRYABLE)
+def _transient(error: Exception) -> bool:
+    """Throttling, a 5xx or a connection failure: the lean DynamoDB client retries none."""
+    return transient(error, DYNAMODB_RETRYABLE)
+
+
+def _code(error: ClientError | BotoCoreError) -> str:
+    return error.response["Error"]["Code"] if isinstance(error, ClientError) else str(error)
 
 
 class AwsBatchSink:
