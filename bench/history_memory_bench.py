@@ -16,6 +16,7 @@ import json
 import resource
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any
 
 from bench.consumer_bench import synthetic_ticks
@@ -87,8 +88,7 @@ def main() -> None:
     processor = TickProcessor(
         sink, cold_max_bytes=int(args.cold_max_mb * 2**20), monotonic=lambda: clock["now"]
     )
-    processor.shard_id = "shardId-000000000000"
-    processor.history.shard_id = processor.shard_id
+    processor.initialize(SimpleNamespace(shard_id="shardId-000000000000", sequence_number="0"))
     tick_bytes = sum(len(t.encode()) for t in synthetic_ticks(1000, 5, 1_764_000_000_000)) / 1000
     per_second = int(args.mb_per_s * 1_000_000 / tick_bytes)
     source = SyntheticSource(SYMBOLS, seed=5, start_ms=1_764_000_000_000, step_ms=100)

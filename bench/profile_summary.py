@@ -27,7 +27,7 @@ BUCKETS = (
     ("botocore parse", r"botocore/parsers\.py"),
     ("botocore validate", r"botocore/validate\.py"),
     ("botocore signing", r"botocore/(auth|signers)\.py"),
-    ("HTTP (urllib3/http.client/sockets)", r"(urllib3|http/client|botocore/httpsession|socket|ssl)"),
+    ("HTTP and sockets", r"(urllib3|http/client|botocore/httpsession|socket|ssl)"),
     ("client creation (service models)", r"botocore/(loaders|session)\.py|boto3/session\.py"),
     ("botocore other (per-call hooks, endpoint rules)", r"botocore/"),
     ("polars", r"polars/"),

@@ -64,7 +64,7 @@ class TickProcessor(processor.RecordProcessorBase):  # type: ignore[misc]
         self._monotonic = monotonic
         self._max_future_skew_ms = max_future_skew_ms
         self._memory = PriceMemory()
-        self.history = HistoryBuffer("", cold_max_bytes, cold_age_s)
+        self.history: HistoryBuffer  # made by `initialize`, which the daemon always sends first
         self.shard_id = ""
         self.stopped = False
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from common.settings import ConsumerSettings
 from consumer.batch import Batch
 from consumer.processor import EXIT_SINK_FAILURE, TickProcessor
 from consumer.sinks import SinkError
@@ -287,3 +288,20 @@ def test_an_unexpected_error_in_a_write_exits_instead_of_growing_the_buffer(path
         msg.process_records(records(3)).dispatch(checkpointer, processor)
     assert exited.value.code == EXIT_SINK_FAILURE
     assert checkpointer.calls == []
+
+
+def test_the_constructors_bounds_default_to_the_settings_defaults() -> None:
+    # GIVEN a processor made with no bounds (as the benches make it) and the default settings
+    defaults = ConsumerSettings.model_fields
+    sink, clock = MemorySink(), FakeClock()
+    processor = make(sink, clock)
+    # WHEN a batch is buffered and the clock reaches the default age bound
+    deliver(processor, records(3))
+    clock.now += defaults["consumer_cold_age_ms"].default / 1000 - 0.001
+    deliver(processor, records(1, start_seq=4))
+    assert sink.cold == []
+    clock.now += 0.001
+    deliver(processor, records(1, start_seq=5))
+    # THEN the history is flushed then, and the size bound is the settings' too
+    assert [b.ticks.height for b in sink.cold] == [5]
+    assert processor.history.max_bytes == defaults["consumer_cold_max_bytes"].default
