@@ -207,6 +207,10 @@ def test_late_ticks_are_counted_apart(stack: Stack, counted: list[dict[str, int]
     # THEN the invocation counts all five, and each symbol's state its own
     assert counted[1] == counts(Ticks=5, LateTicks=5)
     assert (stored("AAPL").state.late_ticks, stored("MSFT").state.late_ticks) == (3, 2)
+    # WHEN one more late tick of AAPL comes: the invocation counts it alone, not the total
+    once_more = stream_record("AAPL", TickIn("late9", early + 9, Decimal("1"), 1), 600)
+    processor(stack).process(event([once_more]))
+    assert counted[2] == counts(Ticks=1, LateTicks=1)
 
 
 def test_symbols_in_one_batch_are_folded_apart(stack: Stack) -> None:
@@ -405,6 +409,24 @@ def test_alerts_beyond_the_outbox_cap_go_to_the_failure_queue_oldest_first(
     for symbol in ("AAPL", "MSFT"):
         assert stored(symbol).outbox == [OutboxEntry(want[symbol][1].body(), 0)]
     assert counted == [counts(Ticks=len(records), OutboxOverflow=2, FailedRecords=len(records))]
+
+
+def test_every_failing_symbol_of_a_batch_is_reported(stack: Stack) -> None:
+    # GIVEN two symbols whose stored state is broken, and two whose alerts another live
+    # invocation is publishing
+    for symbol in ("MSFT", "IBM"):
+        put_item(client("dynamodb"), TABLE, symbol, state="{not json", schema={"N": "2"})
+    leased = OutboxEntry(engine_alerts("AAPL", CLOSES)[0].body(), NOW_MS + LEASE_MS)
+    for symbol in ("AAPL", "ORCL"):
+        StateStore(client("dynamodb"), TABLE).update(symbol, lambda s: s.outbox.append(leased))
+    batches = {
+        s: records_for(s, CLOSES[:3], 1000 * n)
+        for n, s in enumerate(("MSFT", "IBM", "AAPL", "ORCL"), 1)
+    }
+    # WHEN one invocation gets them all
+    response = processor(stack).process(event([r for rs in batches.values() for r in rs]))
+    # THEN the records of all four are reported for retry
+    assert response == {"batchItemFailures": [f for rs in batches.values() for f in sequences(rs)]}
 
 
 def test_a_symbol_whose_update_fails_is_reported_alone(

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+from decimal import Decimal
 
 import pytest
 
 from common.settings import TrendSettings
 from lambdas.trend import metrics
-from lambdas.trend.engine import TrendConfig
-from lambdas.trend.handler import ConfigurationError, TrendProcessor, engine_config
+from lambdas.trend.engine import TickIn, TrendConfig
+from lambdas.trend.handler import (
+    ConfigurationError,
+    TrendProcessor,
+    _tick_from_record,
+    engine_config,
+)
+from tests.stream_events import stream_record
 
 
 def test_the_handler_runs_the_engine_with_every_trend_setting(
@@ -68,3 +75,9 @@ def test_an_event_without_records_is_an_empty_batch() -> None:
     processor = TrendProcessor(TrendSettings(alerts_topic_arn="arn:topic"), dynamodb=None, sns=None)
     assert processor.process({}) == {"batchItemFailures": []}
     assert processor.process({"Records": []}) == {"batchItemFailures": []}
+
+
+def test_a_tick_at_the_epoch_with_no_volume_is_a_tick_not_poison() -> None:
+    # zero is a valid event time (the contract's floor) and a valid volume (a quote, no trade)
+    tick = TickIn("z", 0, Decimal("1.5"), 0)
+    assert _tick_from_record(stream_record("AAPL", tick, 1)) == ("AAPL", tick)
