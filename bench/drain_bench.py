@@ -7,9 +7,11 @@ shard fills), then the consumer runs in its own process (bench/drain_child.py: t
 default settings, the same processor and sinks as `stockpipe consume`) from process start
 until every record is written to DynamoDB and the history flushed at its stop. The parent
 reads the child's CPU seconds from wait4 (the emulator, another process, is excluded).
-In the same run, the emulator's bare BatchWriteItem ceiling: pre-built items, 25 per call,
-one client, one thread, and the "core" stages of bench/consumer_bench.py (decode, validate,
-transform, Parquet, DynamoDB items; no network) at the same load. A second child run on the
+In the same run: the emulator's bare BatchWriteItem ceiling (pre-built items, the ones the
+consumer makes of other synthetic ticks, 25 per call, one client, one thread), the
+emulator's CPU during the drain (which process bounds it), and the "core" stages of
+bench/consumer_bench.py (decode, validate, transform, Parquet, DynamoDB items; no network)
+at the same load. A second child run on the
 drained stream gives the fixed cost (start, clients, stop) apart from the per-tick cost.
 `--profile F` samples the child with py-spy (`F.speedscope.json` for speedscope.app, `F.txt`
 collapsed stacks for `bench.profile_summary`; sampling inflates the CPU figure a little:
@@ -28,8 +30,10 @@ from typing import Any
 
 from bench.consumer_bench import core, save, synthetic_ticks
 from bench.producer_bench import machine
-from common import aws, tables
+from common import aws
 from common.settings import Settings
+from consumer.batch import InRecord, PriceMemory, build_batch
+from consumer.encode import dynamodb_items
 from stockpipe import emulator, stack
 from stockpipe.provision import provision
 
@@ -46,24 +50,21 @@ def fill(settings: Settings, n: int) -> None:
 
 
 def batch_write_ceiling(table: str, n: int = 5000) -> float:
-    """Items/s of BatchWriteItem with 25 pre-built items per call and one client."""
+    """Items/s of BatchWriteItem with 25 pre-built items per call and one client: the items
+    the consumer makes of n other synthetic ticks (change and change % included), so the
+    ceiling writes what the drain writes."""
     client = aws.client("dynamodb")
-    items = [
-        tables.encode_tick_item(
-            tables.TickItem("CEIL", f"ceiling-{i}", 1_764_000_000_000 + i, 100.0, 1, "bench"),
-            dt="2025-11-24",
-            ingest_lag_ms=1,
-            expires_at_s=1_764_000_000,
-            change=None,
-            change_pct=None,
-        )
-        for i in range(n)
+    ticks = synthetic_ticks(n, 12, int(time.time() * 1000) - 3_600_000)
+    records = [
+        InRecord(t.encode(), str(10**20 + i), 0, t.event_time_ms + 100, t.symbol)
+        for i, t in enumerate(ticks)
     ]
+    items, _ = dynamodb_items(build_batch(records, "ceiling", PriceMemory()), ttl_days=7)
     started = time.perf_counter()
-    for start in range(0, n, 25):
+    for start in range(0, len(items), 25):
         requests = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
         client.batch_write_item(RequestItems={table: requests})
-    return n / (time.perf_counter() - started)
+    return len(items) / (time.perf_counter() - started)
 
 
 def measure(argv: list[str], env: dict[str, str], cwd: str | None = None) -> dict[str, float]:
@@ -79,6 +80,19 @@ def measure(argv: list[str], env: dict[str, str], cwd: str | None = None) -> dic
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "peak_rss_mb": usage.ru_maxrss / 1024,
     }
+
+
+def tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process and its descendants (Linux /proc):
+    the emulator serves from a hypercorn worker process under the one it starts."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+    return own + sum(tree_cpu_s(child) for child in children)
 
 
 def drain(settings: Settings, n: int, profile: Path | None) -> dict[str, float]:
@@ -123,7 +137,10 @@ def main() -> None:
         started = time.perf_counter()
         fill(settings, args.ticks)
         result["fill_s"] = time.perf_counter() - started
+        emulator_before = tree_cpu_s(emu.pid or 0)
         result["drain"] = drain(settings, args.ticks, args.profile)
+        # who bounds the drain: the emulator's CPU over the drain's wall time
+        result["drain"]["emulator_cpu_s"] = tree_cpu_s(emu.pid or 0) - emulator_before
         idle = drain(settings, 0, None)  # start, read nothing new, stop: the fixed cost
         result["startup_cpu_s"] = idle["cpu_s"]
         result["steady_ticks_per_cpu_s"] = args.ticks / (result["drain"]["cpu_s"] - idle["cpu_s"])
