@@ -97,12 +97,6 @@ class ConnectionPool:
         except ConnectionError as e:
             raise ConnectionClosedError(endpoint_url=self.endpoint_url, error=e) from e
 
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for sock in idle:
-            sock.close()
-
     def _connect(self) -> socket.socket:
         try:
             sock = socket.create_connection(self._address, timeout=self._connect_timeout_s)
