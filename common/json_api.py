@@ -63,7 +63,6 @@ class JsonApiClient:
             read_timeout_s=read_timeout_s,
             max_idle=max_connections,
         )
-        self.endpoint_url = endpoint_url
         self._signer = SigV4Signer(credentials, service=signing_name, region=region)
         self._target_prefix = target_prefix
         self._content_type = f"application/x-amz-json-{json_version}"
