@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -74,3 +75,18 @@ def test_a_client_error_of_the_request_is_not_retried() -> None:
     with pytest.raises(SinkError):
         DynamoTicks(client, "ticks", sleep=lambda _s: None).update_latest("AAPL", 1, 1.5, "t1")
     assert client.calls == {"update_item": 1}
+
+
+def test_each_retry_is_logged_with_the_table_or_symbol_and_the_cause(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = Flaky(error("ThrottlingException", 400), failures=1)
+    ticks = DynamoTicks(client, "ticks", sleep=lambda _s: None)
+    with caplog.at_level(logging.WARNING, logger="consumer.sinks"):
+        ticks.put_items([ITEM])
+        ticks.update_latest("AAPL", 1, 1.5, "t1")
+    assert [r.getMessage() for r in caplog.records] == [
+        "BatchWriteItem to ticks failed (ThrottlingException); retrying",
+        "latest-quote update for AAPL failed (An error occurred (ThrottlingException) when "
+        "calling the Op operation: m); retrying",
+    ]
