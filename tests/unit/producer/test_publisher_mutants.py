@@ -8,6 +8,7 @@ The client is the scripted PutRecords stand-in of test_publisher.py, here also a
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 from collections.abc import Callable
@@ -323,3 +324,11 @@ def test_a_send_while_closing_is_refused_at_once() -> None:
     client.release.set()
     closer.join(WAIT_S)
     assert sorted(client.stored) == sorted(sent)
+
+
+def test_the_publishers_defaults_are_the_producer_settings_defaults() -> None:
+    # benches and tests make publishers without the settings: they must behave as deployed
+    defaults = inspect.signature(KinesisPublisher).parameters
+    fields = ProducerSettings.model_fields
+    assert defaults["buffer_records"].default == fields["producer_buffer_records"].default
+    assert defaults["linger_s"].default * 1000 == fields["producer_linger_ms"].default
