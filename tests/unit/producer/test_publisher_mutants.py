@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from common.retry import RetryPolicy
 from common.settings import ProducerSettings
+from common.tick import InvalidTick, Tick
 from producer.publisher import KinesisPublisher, PublisherClosed, publisher_for
 from tests.factories import ticks
 from tests.unit.producer.test_publisher import ScriptedKinesis, publish
@@ -332,3 +333,13 @@ def test_the_publishers_defaults_are_the_producer_settings_defaults() -> None:
     fields = ProducerSettings.model_fields
     assert defaults["buffer_records"].default == fields["producer_buffer_records"].default
     assert defaults["linger_s"].default * 1000 == fields["producer_linger_ms"].default
+
+
+def test_an_unencodable_tick_is_refused_with_its_id_and_the_encoders_reason() -> None:
+    publisher = KinesisPublisher(ScriptedKinesis(), "ticks")
+    too_big = Tick("big-volume", "AAPL", 1_764_000_000_000, 1.0, 2**64, "test")
+    with pytest.raises(InvalidTick) as refused:
+        publisher.send(too_big)
+    assert refused.value.rule == "unencodable"
+    assert refused.value.reason.startswith("cannot encode big-volume: ")
+    assert "Integer exceeds 64-bit range" in refused.value.reason
