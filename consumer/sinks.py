@@ -166,8 +166,9 @@ class DynamoTicks:
                     },
                 )
             except ClientError as e:
+                # ConditionalCheckFailed: a newer quote is stored already, nothing to do
                 if e.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    raise  # a newer quote is stored already: nothing to do
+                    raise
 
         try:
             self._retry.call(
